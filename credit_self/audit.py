@@ -1,0 +1,123 @@
+"""Append-only, hash-chained audit log.
+
+Each row stores the SHA-256 of its own content plus the previous row's hash, so editing,
+deleting or reordering any row breaks the chain from that row on. Triggers in the schema
+refuse UPDATE and DELETE; the chain catches tampering done around them.
+
+Logged: sign-ins and failed sign-ins, activations, every write, and every read of a
+resident's record by anyone other than that resident (including refused attempts).
+"""
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import click
+from flask import Flask
+from sqlite_utils import Database
+
+from . import clock
+from .db import write_transaction
+
+GENESIS = "0" * 64
+
+
+def _row_hash(row: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        [
+            row["seq"],
+            row["at"],
+            row["actor"],
+            row["action"],
+            row["subject"],
+            row["detail"],
+            row["prev_hash"],
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def record(
+    db: Database,
+    actor: str,
+    action: str,
+    subject: str | None = None,
+    detail: dict[str, Any] | str | None = None,
+) -> int:
+    """Append one event; return its sequence number.
+
+    `actor` is who acted ("resident:<id>", "admin:<login>", "anonymous", "system"),
+    `subject` whose record it concerns (an ID number) when there is one.
+    """
+    if isinstance(detail, dict):
+        detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    with write_transaction(db):
+        last = db.execute(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        row = {
+            "seq": (last[0] + 1) if last else 1,
+            "at": clock.iso_now(),
+            "actor": actor,
+            "action": action,
+            "subject": subject,
+            "detail": detail,
+            "prev_hash": last[1] if last else GENESIS,
+        }
+        row["hash"] = _row_hash(row)
+        db.table("audit_log").insert(row)
+    return row["seq"]
+
+
+@dataclass
+class ChainReport:
+    rows_checked: int
+    broken_at: int | None = None
+    reason: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify(db: Database) -> ChainReport:
+    """Walk the chain in order and report the first row that does not fit."""
+    expected_prev = GENESIS
+    expected_seq = 1
+    checked = 0
+    for row in db.query("SELECT * FROM audit_log ORDER BY seq"):
+        if row["seq"] != expected_seq:
+            return ChainReport(checked, row["seq"], f"row {expected_seq} is missing")
+        if row["prev_hash"] != expected_prev:
+            return ChainReport(
+                checked, row["seq"], "does not link to the row before it"
+            )
+        if _row_hash(row) != row["hash"]:
+            return ChainReport(checked, row["seq"], "content does not match its hash")
+        expected_prev = row["hash"]
+        expected_seq += 1
+        checked += 1
+    return ChainReport(checked)
+
+
+@click.command("verify-audit")
+def verify_audit_command() -> None:
+    """Check the audit log's hash chain; exit 1 at the first broken link."""
+    from .db import get_db
+
+    report = verify(get_db())
+    if report.ok:
+        click.echo(f"ok ({report.rows_checked} rows)")
+        return
+    click.echo(
+        f"broken at row {report.broken_at}: {report.reason} "
+        f"({report.rows_checked} rows before it verify)",
+        err=True,
+    )
+    raise SystemExit(1)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(verify_audit_command)

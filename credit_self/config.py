@@ -1,0 +1,74 @@
+"""Configuration defaults, overridable from the environment.
+
+Every setting has a safe default so `make run` works on a fresh machine; deployments
+override through `CREDIT_SELF_*` environment variables.
+"""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+INSTANCE_PATH = PROJECT_ROOT / "instance"
+
+
+def _secret_key(instance_path: Path) -> str:
+    """Return the signing key: from the environment, else one kept in instance/.
+
+    A key generated once and stored keeps sessions valid across restarts of `make run`
+    without ever committing a key to git.
+    """
+    from_env = os.environ.get("CREDIT_SELF_SECRET_KEY")
+    if from_env:
+        return from_env
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
+    """Build the default settings, reading environment overrides."""
+    return {
+        "SECRET_KEY": _secret_key(instance_path),
+        "DATABASE": os.environ.get(
+            "CREDIT_SELF_DB", str(instance_path / "credit_self.db")
+        ),
+        # Cookies: HttpOnly and SameSite always; Secure is added per request when the
+        # request came over HTTPS (see SecureWhenHttpsSessionInterface), or always
+        # when CREDIT_SELF_HTTPS_ONLY=1.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("CREDIT_SELF_HTTPS_ONLY") == "1",
+        "SESSION_COOKIE_NAME": "credit_self_session",
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=2),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        # Trust X-Forwarded-* from this many proxies (0 = serving directly).
+        "PROXY_COUNT": int(os.environ.get("CREDIT_SELF_PROXY_COUNT", "0")),
+        # CSRF tokens last as long as the session; a stale form asks to sign in again.
+        "WTF_CSRF_TIME_LIMIT": None,
+        "WTF_CSRF_SSL_STRICT": True,
+        # Sign-in lockout: after this many failures on one ID, lock it for the period.
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        # Per-address rate limits (Flask-Limiter; in-memory storage by default).
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": os.environ.get(
+            "CREDIT_SELF_RATELIMIT_STORAGE", "memory://"
+        ),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": "20 per minute;200 per day",
+        "ACTIVATE_RATE_LIMIT": "10 per minute;60 per day",
+        "MIN_PASSWORD_LENGTH": 10,
+        "LANGUAGES": ["en", "zh_CN"],
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(
+            Path(__file__).resolve().parent / "translations"
+        ),
+        # Entries expiring within this many days are called out on /me.
+        "EXPIRY_WARNING_DAYS": 14,
+    }

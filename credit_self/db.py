@@ -1,0 +1,88 @@
+"""Database access: one sqlite-utils Database per request, and write transactions.
+
+Views never build SQL; they call the data modules of their capability, which take a
+`Database` argument so they can be used from the CLI and tests without Flask.
+"""
+import contextlib
+import sqlite3
+from typing import Iterator
+
+import click
+from flask import Flask, current_app, g
+from sqlite_utils import Database
+
+from .migrations import migrations
+
+
+def connect(path: str) -> Database:
+    """Open a database with the PRAGMAs every connection needs."""
+    db = Database(path)
+    # Wait for a busy writer instead of failing at once: gunicorn runs several workers.
+    db.execute("PRAGMA busy_timeout = 5000")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    return db
+
+
+def get_db() -> Database:
+    """The request's database handle, opened on first use."""
+    if "db" not in g:
+        g.db = connect(current_app.config["DATABASE"])
+    return g.db
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    db = g.pop("db", None)
+    if db is not None:
+        db.close()
+
+
+@contextlib.contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """Run a unit of work that writes, all or nothing.
+
+    sqlite-utils' `atomic()` opens a deferred transaction. When two gunicorn workers
+    both read and then write inside one, SQLite cannot upgrade the second one's lock and
+    fails with SQLITE_BUSY at once, ignoring busy_timeout. Taking the write lock up front
+    (BEGIN IMMEDIATE) makes the second writer wait instead. Nested calls become
+    savepoints through `atomic()`.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def migrate(db: Database) -> None:
+    """Bring the schema up to date (safe to run repeatedly)."""
+    migrations.apply(db)
+
+
+def is_readable(db: Database) -> bool:
+    """True when the database answers a trivial query."""
+    try:
+        db.execute("SELECT 1 FROM residents LIMIT 1").fetchall()
+        return True
+    except sqlite3.Error:
+        return False
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the schema of the configured database."""
+    migrate(get_db())
+    click.echo(f"Schema up to date in {current_app.config['DATABASE']}")
+
+
+def init_app(app: Flask) -> None:
+    """Wire the database module into the app: teardown, CLI, schema."""
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)
