@@ -55,7 +55,7 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         # Per-address rate limits (Flask-Limiter; in-memory storage by default).
-        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_ENABLED": os.environ.get("CREDIT_SELF_RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_STORAGE_URI": os.environ.get(
             "CREDIT_SELF_RATELIMIT_STORAGE", "memory://"
         ),

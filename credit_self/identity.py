@@ -41,7 +41,7 @@ class ResidentId:
 
 def normalise(raw: str | None) -> str:
     """Drop spaces and hyphens people type, and upper-case a final x."""
-    return ric.compact(raw or "").replace("-", "")
+    return "".join((raw or "").split()).replace("-", "").upper()
 
 
 def parse(raw: str | None) -> ResidentId | IdProblem:

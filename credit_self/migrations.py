@@ -41,18 +41,24 @@ def m002_register_and_accounts(db: Database) -> None:
             "pilot_code": str,
             "display_name": str,
             "activated_at": str,
-            "failed_attempts": int,
-            "locked_until": str,
             "disabled_at": str,
         },
         pk="id",
-        not_null={"login", "password_hash", "role", "activated_at", "failed_attempts"},
-        defaults={"failed_attempts": 0},
+        not_null={"login", "password_hash", "role", "activated_at"},
         foreign_keys=[("id_number", "residents", "id_number")],
         strict=True,
     )
     db.table("accounts").create_index(["login"], unique=True)
     db.table("accounts").create_index(["id_number"], unique=True)
+    # Failed sign-ins are counted per login typed, whether or not an account exists,
+    # so a lockout message never reveals which ID numbers have accounts.
+    db.table("login_throttle").create(
+        {"login": str, "failures": int, "locked_until": str, "last_failure_at": str},
+        pk="login",
+        not_null={"failures"},
+        defaults={"failures": 0},
+        strict=True,
+    )
 
 
 @migrations()

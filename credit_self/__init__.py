@@ -1,0 +1,225 @@
+"""Credit Self-Check: see what the social credit lists hold about you.
+
+`create_app()` wires configuration, extensions, blueprints, CLI commands and error pages.
+"""
+import secrets
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Flask,
+    Response,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import StrictUndefined
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
+
+# Extensions are module-level so blueprints can import them; each is bound in create_app.
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+limiter = Limiter(key_func=get_remote_address)
+
+LANGUAGE_COOKIE = "lang"
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文"}
+
+
+class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS.
+
+    Flask's SESSION_COOKIE_SECURE is all-or-nothing; local `make run` serves plain HTTP,
+    while any HTTPS deployment (directly or behind ProxyFix) gets Secure cookies.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+
+
+def select_locale() -> str:
+    """The language cookie wins; otherwise the browser's Accept-Language."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Application factory used by `flask --app app`, gunicorn and the tests."""
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_PATH),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(default_config(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+    Path(app.config["DATABASE"]).parent.mkdir(parents=True, exist_ok=True)
+
+    if app.config["PROXY_COUNT"]:
+        count = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
+    app.session_interface = SecureWhenHttpsSessionInterface()
+    # A typo in a template must fail loudly, never render a blank.
+    app.jinja_env.undefined = StrictUndefined
+
+    # Order matters: htmx swaps the request class before anything reads requests.
+    from . import audit, cli, db, formatters, htmx
+
+    htmx.init_app(app)
+    db.init_app(app)
+    audit.init_app(app)
+    cli.init_app(app)
+    formatters.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Sign in to see your record.")
+    login_manager.login_message_category = "info"
+
+    register_blueprints(app)
+    register_security_headers(app)
+    register_error_pages(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per capability."""
+    from .auth.views import bp as auth_bp
+    from .records.views import bp as records_bp
+
+    # auth: activation by real-name match, sign in, sign out.
+    app.register_blueprint(auth_bp)
+    # records: the resident's own list entries, restrictions and what to do.
+    app.register_blueprint(records_bp)
+
+    @app.get("/")
+    def index() -> Response | str:
+        if current_user.is_authenticated:
+            return redirect(url_for("records.my_record"))
+        return render_template("start.html")
+
+    @app.get("/language/<code>")
+    def set_language(code: str) -> Response:
+        """Switch language and return to the page the link was on.
+
+        A plain link (not a form) so it works everywhere; the only state it changes is
+        a display preference, so it needs no CSRF token.
+        """
+        target = request.args.get("next", "/")
+        parts = urlsplit(target)
+        # Only same-site paths: never an open redirect.
+        if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+            target = "/"
+        response = redirect(target, code=303)
+        if code in app.config["LANGUAGES"]:
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                code,
+                max_age=365 * 24 * 3600,
+                httponly=True,
+                samesite="Lax",
+                secure=request.is_secure,
+            )
+        return response
+
+
+def register_security_headers(app: Flask) -> None:
+    @app.before_request
+    def make_csp_nonce() -> None:
+        g.csp_nonce = secrets.token_urlsafe(16)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        nonce = g.get("csp_nonce", "")
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; "
+            "style-src 'self'; "
+            "img-src 'self' data:; "
+            "object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'"
+        )
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        # Every page may carry personal data; only versioned static files are cacheable.
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+ERROR_PAGES = {
+    400: (_l("Something was wrong with that request"), _l("Go back, reload the page and try again.")),
+    403: (_l("You cannot see this page"), _l("Your account does not have access to this page.")),
+    404: (_l("Page not found"), _l("Check the address, or go back to your record.")),
+    405: (_l("That action is not allowed here"), _l("Go back and use the buttons on the page.")),
+    429: (_l("Too many attempts"), _l("You have tried too many times. Wait a few minutes, then try again.")),
+    500: (_l("Sorry, there is a problem with the service"), _l("Try again later. Nothing you entered has been saved.")),
+    503: (_l("Sorry, the service is unavailable"), _l("Try again later.")),
+}
+
+
+def render_error(code: int, detail: str | None = None) -> tuple[str, int]:
+    title, message = ERROR_PAGES.get(code, ERROR_PAGES[500])
+    return (
+        render_template("errors/error.html", code=code, title=title, message=detail or message),
+        code,
+    )
+
+
+def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return render_error(
+            400,
+            _l("This form has expired or did not come from this service. "
+               "Go back, reload the page and try again."),
+        )
+
+    # Unhandled exceptions reach this as InternalServerError (outside tests, which
+    # let them propagate so failures show their traceback).
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+        if error.code is None or error.code < 400:
+            return error
+        return render_error(error.code)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def template_globals() -> dict[str, Any]:
+        locale = str(get_locale() or "en")
+        return {
+            "csp_nonce": g.get("csp_nonce", ""),
+            "current_language": locale,
+            "language_names": LANGUAGE_NAMES,
+            "is_zh": locale.startswith("zh"),
+        }

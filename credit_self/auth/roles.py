@@ -1,0 +1,19 @@
+"""Role checks for views."""
+from functools import wraps
+from typing import Callable
+
+from flask import abort
+from flask_login import current_user, login_required
+
+
+def resident_required(view: Callable) -> Callable:
+    """Signed in as a resident (staff accounts have no record of their own)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_resident:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,195 @@
+"""Activation by real-name match, sign in and sign out."""
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from .. import audit, clock, identity, limiter, login_manager
+from ..db import get_db
+from . import accounts, forms
+
+bp = Blueprint("auth", __name__)
+
+ACTIVATION_KEY = "activation_id_number"
+
+
+@login_manager.user_loader
+def load_user(account_id: str) -> accounts.Account | None:
+    try:
+        return accounts.get_account(get_db(), int(account_id))
+    except ValueError:
+        return None
+
+
+def _only_failures(response: Response) -> bool:
+    """Rate limits count failed attempts only: a success redirects with 303."""
+    return response.status_code != 303
+
+
+def _id_key() -> str:
+    return "id:" + identity.normalise(request.form.get("id_number"))
+
+
+def _safe_next(target: str | None) -> str:
+    """Follow ?next= only to a path on this site."""
+    if not target:
+        return url_for("records.my_record")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("records.my_record")
+    return target
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["ACTIVATE_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=_only_failures,
+)
+@limiter.limit("5 per 15 minutes", key_func=_id_key, methods=["POST"], deduct_when=_only_failures)
+def activate() -> Response | str:
+    """Step 1: match the ID number and name against the population register."""
+    values = {"id_number": "", "name": ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        values, errors = forms.validate_activation(request.form)
+        if not errors:
+            db = get_db()
+            resident = accounts.find_resident(db, values["id_number"])
+            if resident is None:
+                errors["id_number"] = _(
+                    "We cannot find this ID number in the population register. "
+                    "Check it against your ID card"
+                )
+            elif resident["name"] != values["name"]:
+                errors["name"] = _(
+                    "This name does not match the name registered for this ID number. "
+                    "Enter it exactly as on your ID card"
+                )
+            elif accounts.has_account(db, values["id_number"]):
+                errors["id_number"] = _(
+                    "An account already exists for this ID number. Sign in instead"
+                )
+            if errors:
+                audit.record(
+                    db,
+                    "anonymous",
+                    "activation_failed",
+                    None,
+                    {"reason": next(iter(errors.values()))[:60]},
+                )
+            else:
+                session[ACTIVATION_KEY] = values["id_number"]
+                return redirect(url_for("auth.set_password"), code=303)
+        values = {
+            "id_number": request.form.get("id_number", ""),
+            "name": request.form.get("name", ""),
+        }
+    return render_template("auth/activate.html", values=values, errors=errors)
+
+
+@bp.route("/activate/password", methods=["GET", "POST"])
+def set_password() -> Response | str:
+    """Step 2: choose a password; the account is created and signed in."""
+    id_number = session.get(ACTIVATION_KEY)
+    if not id_number:
+        return redirect(url_for("auth.activate"))
+    db = get_db()
+    resident = accounts.find_resident(db, id_number)
+    if resident is None:
+        session.pop(ACTIVATION_KEY, None)
+        return redirect(url_for("auth.activate"))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        password, errors = forms.validate_new_password(
+            request.form, current_app.config["MIN_PASSWORD_LENGTH"]
+        )
+        if not errors:
+            try:
+                account = accounts.activate(db, id_number, password, clock.iso_now())
+            except accounts.AlreadyActivated:
+                session.pop(ACTIVATION_KEY, None)
+                flash(_("An account already exists for this ID number. Sign in instead"), "error")
+                return redirect(url_for("auth.login"), code=303)
+            # A fresh session on every sign-in: nothing from before carries over.
+            session.clear()
+            login_user(account)
+            flash(_("Your account is active. This is everything the lists hold about you."), "success")
+            return redirect(url_for("records.my_record"), code=303)
+    return render_template(
+        "auth/set_password.html",
+        masked_name=identity.mask_name(resident["name"]),
+        masked_id=identity.mask_id(id_number),
+        errors=errors,
+        min_length=current_app.config["MIN_PASSWORD_LENGTH"],
+    )
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=_only_failures,
+)
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("records.my_record"))
+    values = {"id_number": ""}
+    errors: dict[str, str] = {}
+    locked_until = None
+    if request.method == "POST":
+        cleaned, errors = forms.validate_sign_in(request.form)
+        if not errors:
+            result = accounts.sign_in(
+                get_db(),
+                cleaned["id_number"],
+                cleaned["password"],
+                clock.now(),
+                current_app.config["LOGIN_MAX_FAILURES"],
+                current_app.config["LOGIN_LOCK_MINUTES"],
+            )
+            if result.account is not None:
+                next_url = _safe_next(request.args.get("next"))
+                session.clear()
+                login_user(result.account)
+                return redirect(next_url, code=303)
+            if result.locked_until is not None:
+                locked_until = result.locked_until
+                minutes = max(1, int((locked_until - clock.now()).total_seconds() // 60) + 1)
+                errors["id_number"] = _(
+                    "Too many failed attempts to sign in with this ID number. It is locked "
+                    "until %(time)s (about %(minutes)d minutes). Try again then, or activate "
+                    "your account if you have not yet.",
+                    time=format_datetime(locked_until, "HH:mm"),
+                    minutes=minutes,
+                )
+            else:
+                errors["id_number"] = _(
+                    "The ID number or password is not right. Check both and try again"
+                )
+        values = {"id_number": request.form.get("id_number", "")}
+    return render_template(
+        "auth/login.html", values=values, errors=errors, locked_until=locked_until
+    )
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    audit.record(get_db(), current_user.audit_name, "signed_out", current_user.id_number)
+    logout_user()
+    session.clear()
+    flash(_("You have signed out. Close the browser if this is a shared device."), "success")
+    return redirect(url_for("auth.login"), code=303)

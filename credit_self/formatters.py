@@ -1,0 +1,68 @@
+"""Jinja filters: every date and number on a page is formatted through these."""
+from datetime import date, datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_time, get_locale
+
+from . import clock, identity
+
+
+def _as_date(value: date | str) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return date.fromisoformat(value[:10])
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def date_long(value: date | str | None) -> str:
+    """'1 January 2026' in English, '2026年1月1日' in Chinese."""
+    if value is None:
+        return ""
+    locale = get_locale()
+    if locale is not None and locale.language == "en":
+        # GOV.UK style, day first, whatever the English region.
+        return format_date(_as_date(value), "d MMMM y")
+    return format_date(_as_date(value), "long")
+
+
+def datetime_long(value: datetime | str | None) -> str:
+    """Date and time in the reader's locale, shown in China Standard Time."""
+    if value is None:
+        return ""
+    moment = _as_datetime(value)
+    locale = get_locale()
+    if locale is not None and locale.language == "en":
+        return format_datetime(moment, "d MMMM y, HH:mm")
+    return format_datetime(moment, "medium")
+
+
+def time_of_day(value: datetime | str) -> str:
+    return format_time(_as_datetime(value), "HH:mm:ss")
+
+
+def days_from_today(value: date | str) -> int:
+    """Whole days from today (China time) to the date; negative when past."""
+    return (_as_date(value) - clock.today()).days
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(date_long)
+    app.add_template_filter(datetime_long)
+    app.add_template_filter(time_of_day)
+    app.add_template_filter(days_from_today)
+    app.add_template_filter(localized)
+    app.add_template_filter(identity.mask_id, "mask_id")
+    app.add_template_filter(identity.mask_name, "mask_name")
+
+
+def localized(row: dict, field: str) -> str:
+    """Pick `<field>_zh` or `<field>_en` for the reader's language, falling back to
+    the other when a department supplied only one."""
+    locale = get_locale()
+    first, second = ("zh", "en") if locale is not None and locale.language == "zh" else ("en", "zh")
+    return row.get(f"{field}_{first}") or row.get(f"{field}_{second}") or ""

@@ -1,0 +1,120 @@
+"""Rules about list entries, as pure functions of the entry and a date.
+
+Expiry is computed at read time from dates, so no scheduled job is needed for
+correctness: an entry whose `expires_on` has passed is shown as expired the same day.
+"""
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+# Entry states as the resident sees them.
+ACTIVE = "active"
+PENDING = "pending"  # recorded, but its listing date is still ahead
+EXPIRED = "expired"
+WITHDRAWN = "withdrawn"
+RESTORED = "restored"
+
+# Publication tiers (NDRC credit-repair measures): minimum days before a repair
+# application may be made. Minor entries may be repaired at once.
+TIER_MINIMUM_DAYS = {"minor": 0, "general": 90, "serious": 365}
+
+FOCUS_FLAG_THRESHOLD = 3
+
+
+def _d(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def entry_state(entry: dict, today: date) -> str:
+    """Active = status 'listed' and listed_on <= today < expires_on (or no expiry)."""
+    if entry["status"] == "withdrawn":
+        return WITHDRAWN
+    if entry["status"] == "restored":
+        return RESTORED
+    expires_on = _d(entry["expires_on"])
+    if expires_on is not None and expires_on <= today:
+        return EXPIRED
+    if _d(entry["listed_on"]) > today:
+        return PENDING
+    return ACTIVE
+
+
+def earliest_repair_date(entry: dict) -> date | None:
+    """First day a credit-repair application may be made, or None if the list has no
+    application route (court lists end on performance; redlists need none)."""
+    if entry["kind"] == "redlist" or entry["restoration_min_days"] is None:
+        return None
+    minimum = max(entry["restoration_min_days"], TIER_MINIMUM_DAYS.get(entry["tier"], 0))
+    return _d(entry["listed_on"]) + timedelta(days=minimum)
+
+
+@dataclass
+class RecordSummary:
+    """What /me shows: entries grouped, the restrictions and the scrutiny flag."""
+
+    active: list[dict] = field(default_factory=list)
+    expired: list[dict] = field(default_factory=list)
+    closed: list[dict] = field(default_factory=list)  # withdrawn or restored
+    restrictions: list[dict] = field(default_factory=list)
+    focus_entries: list[dict] = field(default_factory=list)
+    expiring_soon: list[dict] = field(default_factory=list)
+
+    @property
+    def focus_flagged(self) -> bool:
+        return len(self.focus_entries) >= FOCUS_FLAG_THRESHOLD
+
+    @property
+    def total(self) -> int:
+        return len(self.active) + len(self.expired) + len(self.closed)
+
+
+def summarise(entries: list[dict], today: date, warning_days: int) -> RecordSummary:
+    """Group entries newest first and derive restrictions from active blacklist entries.
+
+    Each entry dict carries `kind`, `sanctions` (list of dicts with `code`) and the
+    entry columns; `state` is added to it.
+    """
+    summary = RecordSummary()
+    seen_sanctions: dict[str, dict] = {}
+    for entry in sorted(entries, key=lambda e: (e["listed_on"], e["id"]), reverse=True):
+        entry["state"] = entry_state(entry, today)
+        entry["earliest_repair"] = earliest_repair_date(entry)
+        if entry["state"] in (ACTIVE, PENDING):
+            summary.active.append(entry)
+        elif entry["state"] == EXPIRED:
+            summary.expired.append(entry)
+        else:
+            summary.closed.append(entry)
+        if entry["state"] != ACTIVE:
+            continue
+        if entry["kind"] == "blacklist":
+            for sanction in entry["sanctions"]:
+                seen_sanctions.setdefault(sanction["code"], sanction)
+        elif entry["kind"] == "focus":
+            summary.focus_entries.append(entry)
+        expires_on = _d(entry["expires_on"])
+        if expires_on is not None and (expires_on - today).days <= warning_days:
+            summary.expiring_soon.append(entry)
+    summary.restrictions = list(seen_sanctions.values())
+    return summary
+
+
+def identifier_differences(entry: dict, resident: dict) -> list[dict]:
+    """Where the department's recorded identifiers differ from the population register:
+    the usual sign of a same-name mix-up."""
+    register = {
+        "name": resident["name"],
+        "sex": resident["sex"],
+        "birth_year": int(resident["birth_date"][:4]),
+        "region_code": resident["region_code"],
+    }
+    recorded = {
+        "name": entry["recorded_name"],
+        "sex": entry["recorded_sex"],
+        "birth_year": entry["recorded_birth_year"],
+        "region_code": entry["recorded_region_code"],
+    }
+    return [
+        {"field": key, "recorded": recorded[key], "register": register[key]}
+        for key in register
+        if recorded[key] is not None and recorded[key] != register[key]
+    ]

@@ -1,0 +1,64 @@
+"""My record: every list entry about the signed-in resident and what it means."""
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+
+from .. import audit, clock
+from ..auth.roles import resident_required
+from ..db import get_db
+from ..htmx import is_partial_request
+from . import entries, rules
+
+bp = Blueprint("records", __name__)
+
+
+@bp.get("/me")
+@resident_required
+def my_record() -> str:
+    db = get_db()
+    summary = rules.summarise(
+        entries.entries_for(db, current_user.id_number),
+        clock.today(),
+        current_app.config["EXPIRY_WARNING_DAYS"],
+    )
+    return render_template(
+        "records/my_record.html",
+        summary=summary,
+        resident=entries.register_record(db, current_user.id_number),
+        today=clock.today(),
+    )
+
+
+@bp.get("/me/entries/<int:entry_id>")
+@resident_required
+def entry_detail(entry_id: int) -> str:
+    """Full details of one entry: a partial for htmx, a page otherwise.
+
+    `?view=summary` asks for the collapsed card (htmx "Hide details").
+    """
+    db = get_db()
+    entry = entries.entry_for(db, current_user.id_number, entry_id)
+    if entry is None:
+        # Same answer whether the entry is someone else's or does not exist; the
+        # attempt is kept so the owner's access log can show it.
+        audit.record(
+            db,
+            current_user.audit_name,
+            "entry_read_refused",
+            entries.entry_owner(db, entry_id),
+            {"entry_id": entry_id},
+        )
+        abort(404)
+    today = clock.today()
+    entry["state"] = rules.entry_state(entry, today)
+    entry["earliest_repair"] = rules.earliest_repair_date(entry)
+    resident = entries.register_record(db, current_user.id_number)
+    context = {
+        "entry": entry,
+        "differences": rules.identifier_differences(entry, resident),
+        "today": today,
+    }
+    if is_partial_request():
+        if request.args.get("view") == "summary":
+            return render_template("records/_entry_summary.html", **context)
+        return render_template("records/_entry_details.html", **context)
+    return render_template("records/entry.html", **context)
