@@ -1,0 +1,134 @@
+"""Security headers, CSRF, error pages, strict templates."""
+import jinja2
+import pytest
+from flask import render_template_string
+
+from tests.conftest import persona
+
+PAGES = ["/", "/login", "/activate"]
+
+
+@pytest.mark.parametrize("path", PAGES + ["/does-not-exist"])
+def test_security_headers_on_every_response(client, path):
+    response = client.get(path)
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_every_script_tag_carries_the_nonce(client):
+    response = client.get("/login")
+    nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    html = response.get_data(as_text=True)
+    assert html.count("<script") == html.count(f'nonce="{nonce}"') > 0
+
+
+def test_personal_pages_are_not_cached(client, auth):
+    auth.login("defaulter")
+    assert client.get("/me").headers["Cache-Control"] == "no-store"
+
+
+def test_static_files_are_cacheable(client):
+    response = client.get("/static/css/app.css")
+    assert response.status_code == 200 and response.headers.get("Cache-Control") != "no-store"
+
+
+def test_htmx_is_served_locally(client):
+    response = client.get("/static/js/htmx.min.js")
+    assert response.status_code == 200 and b"htmx" in response.data
+    assert "https://" not in client.get("/login").get_data(as_text=True).split("<body")[0]
+
+
+@pytest.fixture
+def csrf_client(csrf_app):
+    return csrf_app.test_client()
+
+
+def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_client, db):
+    new = persona("new_resident")
+    response = csrf_client.post(
+        "/activate", data={"id_number": new["id_number"], "name": new["name"]}
+    )
+    assert response.status_code == 400
+    assert "This form has expired" in response.get_data(as_text=True)
+    p = persona("clean")
+    response = csrf_client.post("/login", data={"id_number": p["id_number"], "password": p["password"]})
+    assert response.status_code == 400
+    assert csrf_client.get("/me").status_code == 302
+    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+
+
+def test_htmx_post_without_token_is_refused_too(csrf_client):
+    response = csrf_client.post("/logout", headers={"HX-Request": "true"})
+    assert response.status_code == 400
+
+
+def test_post_with_token_from_the_form_works(csrf_client):
+    import re
+
+    page = csrf_client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    p = persona("clean")
+    response = csrf_client.post(
+        "/login", data={"csrf_token": token, "id_number": p["id_number"], "password": p["password"]}
+    )
+    assert response.status_code == 303
+    # htmx requests may send the token as a header instead
+    page = csrf_client.get("/me").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = csrf_client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
+    assert response.status_code == 303
+
+
+def test_undefined_template_variables_raise(app):
+    with app.test_request_context():
+        with pytest.raises(jinja2.UndefinedError):
+            render_template_string("{{ no_such_variable }}")
+
+
+def test_friendly_404_in_both_languages(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404 and "Page not found" in response.get_data(as_text=True)
+    client.set_cookie("lang", "zh_CN")
+    assert "页面不存在" in client.get("/nowhere").get_data(as_text=True)
+
+
+def test_friendly_403_for_staff_on_resident_pages(app, client, db):
+    from werkzeug.security import generate_password_hash
+
+    db.table("accounts").insert(
+        {"login": "reviewer1", "password_hash": generate_password_hash("x" * 12),
+         "role": "reviewer", "activated_at": "2026-01-01T00:00:00+00:00"}
+    )
+    with client.session_transaction() as session:
+        session["_user_id"] = str(db.execute("SELECT id FROM accounts WHERE login='reviewer1'").fetchone()[0])
+        session["_fresh"] = True
+    response = client.get("/me")
+    assert response.status_code == 403 and "You cannot see this page" in response.get_data(as_text=True)
+
+
+def test_friendly_500_page(db_path):
+    from tests.conftest import make_test_app
+
+    app = make_test_app(db_path, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("boom")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in response.get_data(as_text=True)
+    assert "boom" not in response.get_data(as_text=True)
+
+
+def test_language_switch_only_redirects_locally(client):
+    response = client.get("/language/zh_CN?next=/login")
+    assert response.status_code == 303 and response.headers["Location"] == "/login"
+    assert "lang=zh_CN" in response.headers["Set-Cookie"]
+    for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
+        assert client.get(f"/language/en?next={target}").headers["Location"] == "/"

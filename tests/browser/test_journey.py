@@ -1,0 +1,139 @@
+"""The resident's core journey at 360 px, with and without JavaScript:
+activate → sign out → sign in → my record → expand an entry → Chinese → sign out."""
+import pytest
+from playwright.sync_api import Page, expect
+
+from credit_self.db import connect
+from tests.browser.conftest import check_page, text_of
+from tests.conftest import persona
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery"
+
+
+def unactivated_resident_with_entries(db_path, exclude: set[str]) -> dict:
+    db = connect(str(db_path))
+    try:
+        for row in db.query(
+            """SELECT r.id_number, r.name FROM residents r
+               WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id_number = r.id_number)
+                 AND EXISTS (SELECT 1 FROM entries e WHERE e.id_number = r.id_number)
+               ORDER BY r.id_number"""
+        ):
+            if row["id_number"] not in exclude:
+                return row
+    finally:
+        db.close()
+    raise AssertionError("the seed has no unactivated resident with entries")
+
+
+def activate(page: Page, id_number: str, name: str) -> None:
+    page.goto("/")
+    check_page(page)
+    page.get_by_role("link", name="Activate your account").click()
+    expect(page.locator("h1")).to_have_text("Activate your account")
+    check_page(page)
+    # A wrong name first: the error summary lists it and the page stays usable.
+    page.fill("#id_number", id_number)
+    page.fill("#name", "王某某")
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator(".error-summary")).to_contain_text("does not match the name registered")
+    assert page.title().startswith("Error:")
+    check_page(page)
+    page.fill("#name", name)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("h1")).to_have_text("Choose a password")
+    check_page(page)
+    page.fill("#password", PASSWORD)
+    page.fill("#password_confirm", PASSWORD)
+    page.get_by_role("button", name="Activate account").click()
+    expect(page.locator("h1")).to_have_text("Your record")
+
+
+def sign_out(page: Page, label: str = "Sign out") -> None:
+    page.get_by_role("button", name=label).click()
+    expect(page.locator("h1")).to_have_text("登录" if label == "退出" else "Sign in")
+
+
+def sign_in(page: Page, id_number: str) -> None:
+    page.goto("/login")
+    page.fill("#id_number", id_number)
+    page.fill("#password", PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your record")
+    check_page(page)
+
+
+def test_journey_with_javascript(page: Page, live_server):
+    resident = persona("new_resident")
+    activate(page, resident["id_number"], resident["name"])
+    check_page(page)
+    sign_out(page)
+    sign_in(page, resident["id_number"])
+
+    card = page.locator("article.entry").first
+    card_id = card.get_attribute("id")
+    card.get_by_role("link", name="Show details").click()
+    opened = page.locator(f"#{card_id}")
+    expect(opened).to_contain_text("Legal basis")
+    assert page.url.endswith("/me"), "details expanded in place, no navigation"
+    expect(page.locator(f"#{card_id}-title")).to_be_focused()
+    check_page(page)
+    opened.get_by_role("link", name="Hide details").click()
+    expect(page.locator(f"#{card_id}")).to_contain_text("Show details")
+
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("h1")).to_have_text("您的记录")
+    check_page(page)
+    sign_out(page, "退出")
+    check_page(page)
+
+
+def test_journey_without_javascript(page_without_js: Page, live_server):
+    page = page_without_js
+    resident = unactivated_resident_with_entries(
+        live_server.db_path, exclude={persona("new_resident")["id_number"]}
+    )
+    activate(page, resident["id_number"], resident["name"])
+    check_page(page)
+    sign_out(page)
+    sign_in(page, resident["id_number"])
+
+    page.locator("article.entry").first.get_by_role("link", name="Show details").click()
+    assert "/me/entries/" in page.url, "without JavaScript the link opens the entry page"
+    expect(page.locator("body")).to_contain_text("Legal basis")
+    check_page(page)
+    page.get_by_role("link", name="Back to your record").click()
+    expect(page.locator("h1")).to_have_text("Your record")
+
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("h1")).to_have_text("您的记录")
+    check_page(page)
+    sign_out(page, "退出")
+
+
+@pytest.mark.parametrize("who", ["defaulter", "focus_three", "mixup", "expired_only", "train_expiring", "clean"])
+def test_each_persona_record_fits_a_phone_and_passes_axe(page: Page, live_server, who):
+    p = persona(who)
+    page.goto("/login")
+    page.fill("#id_number", p["id_number"])
+    page.fill("#password", p["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your record")
+    check_page(page)
+    for link in page.locator("article.entry a[hx-get]").all()[:3]:
+        link.click()
+    page.wait_for_load_state("networkidle")
+    check_page(page)
+
+
+def test_error_pages_and_chinese_pages_pass_axe(page: Page, live_server):
+    page.goto("/no-such-page")
+    expect(page.locator("h1")).to_have_text("Page not found")
+    check_page(page)
+    page.goto("/language/zh_CN?next=/activate")
+    check_page(page)
+    page.get_by_role("button").last.click()  # submit the empty form
+    expect(page.locator(".error-summary")).to_be_visible()
+    expect(page.locator(".error-summary")).to_be_focused()
+    check_page(page)
