@@ -28,7 +28,9 @@ dev-venv: $(VENV)/.installed-dev
 
 # Compiled catalogs (.mo) are build output, not committed.
 translations: $(VENV)/.installed
-	$(BIN)/pybabel compile --use-fuzzy -q -d credit_self/translations
+	@for dir in credit_self/translations credit_self/*/translations; do \
+	  if [ -d "$$dir" ]; then $(BIN)/pybabel compile -d "$$dir" || exit 1; fi; \
+	done
 
 run: venv translations
 	$(BIN)/flask seed --residents $(RESIDENTS) --if-empty
@@ -53,10 +55,10 @@ bench: venv translations
 	@command -v wrk >/dev/null || ([ "$$(id -u)" = "0" ] && (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)))
 	$(BIN)/python bench/run.py
 
-# Refresh the message catalog after changing user-visible strings.
+# Refresh the message catalogs after changing user-visible strings: the foundation's,
+# then each capability's (see tests/app/test_i18n.py for which files each one covers).
 extract-messages: dev-venv
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o credit_self/translations/messages.pot --no-location --sort-output .
-	$(BIN)/pybabel update -i credit_self/translations/messages.pot -d credit_self/translations --no-fuzzy-matching --omit-header
+	$(BIN)/python -m credit_self.i18n_catalogs
 
 clean:
 	rm -rf $(VENV) .pytest_cache

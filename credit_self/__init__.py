@@ -106,13 +106,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per capability."""
+    from .admin import views as admin_views
     from .auth.views import bp as auth_bp
     from .records.views import bp as records_bp
 
-    # auth: activation by real-name match, sign in, sign out.
+    # auth: activation by real-name match, sign in and out for residents and staff.
     app.register_blueprint(auth_bp)
     # records: the resident's own list entries, restrictions and what to do.
     app.register_blueprint(records_bp)
+    # admin: the staff console home and staff accounts; each capability adds its own
+    # admin pages as a blueprint named "<capability>_admin" under /admin/.
+    app.register_blueprint(admin_views.bp)
+    admin_views.init_app(app)
+
+    # Staff pages send anonymous visitors to the staff sign-in, not the residents'.
+    for name in app.blueprints:
+        if name == "admin" or name.endswith("_admin"):
+            login_manager.blueprint_login_views[name] = "auth.staff_login"
 
     @app.get("/")
     def index() -> Response | str:

@@ -29,6 +29,13 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def translation_directories() -> list[str]:
+    package = Path(__file__).resolve().parent
+    return [str(package / "translations")] + sorted(
+        str(path) for path in package.glob("*/translations") if path.is_dir()
+    )
+
+
 def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
     """Build the default settings, reading environment overrides."""
     return {
@@ -66,9 +73,9 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "LANGUAGES": ["en", "zh_CN"],
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
-        "BABEL_TRANSLATION_DIRECTORIES": str(
-            Path(__file__).resolve().parent / "translations"
-        ),
+        # One catalog for the foundation plus one per capability that has its own
+        # (credit_self/<capability>/translations); flask-babel merges them.
+        "BABEL_TRANSLATION_DIRECTORIES": ";".join(translation_directories()),
         # Entries expiring within this many days are called out on /me.
         "EXPIRY_WARNING_DAYS": 14,
     }

@@ -11,7 +11,11 @@ import click
 from flask import Flask, current_app, g
 from sqlite_utils import Database
 
-from .migrations import migrations
+from .migrations import migrations as core_migrations
+
+# Capabilities that own tables keep their migrations in `<package>/schema.py` as a
+# Migrations set of their own, applied after the core set in this order.
+CAPABILITY_SCHEMAS = ("pilots", "corrections", "certificates", "admin")
 
 
 def connect(path: str) -> Database:
@@ -63,7 +67,17 @@ def write_transaction(db: Database) -> Iterator[Database]:
 
 def migrate(db: Database) -> None:
     """Bring the schema up to date (safe to run repeatedly)."""
-    migrations.apply(db)
+    import importlib
+
+    core_migrations.apply(db)
+    for capability in CAPABILITY_SCHEMAS:
+        try:
+            schema = importlib.import_module(f"credit_self.{capability}.schema")
+        except ModuleNotFoundError as missing:
+            if missing.name not in (f"credit_self.{capability}", f"credit_self.{capability}.schema"):
+                raise
+            continue
+        schema.migrations.apply(db)
 
 
 def is_readable(db: Database) -> bool:

@@ -78,6 +78,8 @@ def make_test_app(db_path: Path, **overrides):
         "DATABASE": str(db_path),
         "SECRET_KEY": "test-secret",
         "RATELIMIT_ENABLED": False,
+        # CSRF is tested on its own (csrf_app); other tests post forms directly.
+        "WTF_CSRF_ENABLED": False,
     }
     config.update(overrides)
     app = create_app(config)

@@ -123,8 +123,12 @@ def sign_in(
     now: datetime,
     max_failures: int,
     lock_minutes: int,
+    staff: bool = False,
 ) -> SignInResult:
     """Check a login and password, counting failures per login typed.
+
+    Residents sign in on the resident page and staff on the staff page; the right
+    password at the wrong door counts as a failure.
 
     Returns the account on success; `locked_until` when the login is locked (before or
     because of this attempt); neither on a plain wrong ID or password.
@@ -138,7 +142,8 @@ def sign_in(
     password_ok = check_password_hash(
         row["password_hash"] if row else _DUMMY_HASH, password
     )
-    if row and password_ok and row["disabled_at"] is None:
+    right_door = row is not None and (row["role"] != RESIDENT) == staff
+    if row and password_ok and right_door and row["disabled_at"] is None:
         account = _account(row)
         with write_transaction(db):
             db.execute("DELETE FROM login_throttle WHERE login = ?", [login])

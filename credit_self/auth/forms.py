@@ -74,3 +74,14 @@ def validate_sign_in(form) -> tuple[dict, dict[str, str]]:
     if not password:
         errors["password"] = _("Enter your password")
     return {"id_number": id_number, "password": password}, errors
+
+
+def validate_staff_sign_in(form) -> tuple[dict, dict[str, str]]:
+    errors: dict[str, str] = {}
+    username = (form.get("username") or "").strip().lower()
+    password = form.get("password") or ""
+    if not username:
+        errors["username"] = _("Enter your staff username")
+    if not password:
+        errors["password"] = _("Enter your password")
+    return {"username": username, "password": password}, errors

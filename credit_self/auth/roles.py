@@ -17,3 +17,22 @@ def resident_required(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def staff_required(*roles: str) -> Callable:
+    """Signed in as staff with one of `roles` (any staff role when none are given).
+
+    Residents and other staff get 403; anonymous visitors are sent to sign in.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.is_resident or (roles and current_user.role not in roles):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

@@ -42,13 +42,13 @@ def _id_key() -> str:
     return "id:" + identity.normalise(request.form.get("id_number"))
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, default: str) -> str:
     """Follow ?next= only to a path on this site."""
     if not target:
-        return url_for("records.my_record")
+        return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return url_for("records.my_record")
+        return default
     return target
 
 
@@ -137,6 +137,58 @@ def set_password() -> Response | str:
     )
 
 
+def _sign_in_form(
+    template: str, validate, login_field: str, default_next: str, staff: bool
+) -> Response | str:
+    """Sign-in shared by residents (ID number) and staff (username).
+
+    Failures are counted per login typed, so a lockout says nothing about whether an
+    account exists.
+    """
+    values = {login_field: ""}
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        cleaned, errors = validate(request.form)
+        if not errors:
+            result = accounts.sign_in(
+                get_db(),
+                cleaned[login_field],
+                cleaned["password"],
+                clock.now(),
+                current_app.config["LOGIN_MAX_FAILURES"],
+                current_app.config["LOGIN_LOCK_MINUTES"],
+                staff=staff,
+            )
+            account = result.account
+            if account is not None:
+                next_url = _safe_next(request.args.get("next"), default_next)
+                session.clear()
+                login_user(account)
+                return redirect(next_url, code=303)
+            if result.locked_until is not None:
+                minutes = max(1, int((result.locked_until - clock.now()).total_seconds() // 60) + 1)
+                errors[login_field] = _(
+                    "Too many failed attempts to sign in with this ID number. It is locked "
+                    "until %(time)s (about %(minutes)d minutes). Try again then, or activate "
+                    "your account if you have not yet.",
+                    time=format_datetime(result.locked_until, "HH:mm"),
+                    minutes=minutes,
+                ) if not staff else _(
+                    "Too many failed attempts to sign in with this username. It is locked "
+                    "until %(time)s (about %(minutes)d minutes).",
+                    time=format_datetime(result.locked_until, "HH:mm"),
+                    minutes=minutes,
+                )
+            else:
+                errors[login_field] = (
+                    _("The username or password is not right. Check both and try again")
+                    if staff
+                    else _("The ID number or password is not right. Check both and try again")
+                )
+        values = {login_field: request.form.get(login_field, "")}
+    return render_template(template, values=values, errors=errors)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_LIMIT"],
@@ -145,51 +197,33 @@ def set_password() -> Response | str:
 )
 def login() -> Response | str:
     if current_user.is_authenticated:
-        return redirect(url_for("records.my_record"))
-    values = {"id_number": ""}
-    errors: dict[str, str] = {}
-    locked_until = None
-    if request.method == "POST":
-        cleaned, errors = forms.validate_sign_in(request.form)
-        if not errors:
-            result = accounts.sign_in(
-                get_db(),
-                cleaned["id_number"],
-                cleaned["password"],
-                clock.now(),
-                current_app.config["LOGIN_MAX_FAILURES"],
-                current_app.config["LOGIN_LOCK_MINUTES"],
-            )
-            if result.account is not None:
-                next_url = _safe_next(request.args.get("next"))
-                session.clear()
-                login_user(result.account)
-                return redirect(next_url, code=303)
-            if result.locked_until is not None:
-                locked_until = result.locked_until
-                minutes = max(1, int((locked_until - clock.now()).total_seconds() // 60) + 1)
-                errors["id_number"] = _(
-                    "Too many failed attempts to sign in with this ID number. It is locked "
-                    "until %(time)s (about %(minutes)d minutes). Try again then, or activate "
-                    "your account if you have not yet.",
-                    time=format_datetime(locked_until, "HH:mm"),
-                    minutes=minutes,
-                )
-            else:
-                errors["id_number"] = _(
-                    "The ID number or password is not right. Check both and try again"
-                )
-        values = {"id_number": request.form.get("id_number", "")}
-    return render_template(
-        "auth/login.html", values=values, errors=errors, locked_until=locked_until
+        return redirect(url_for("records.my_record" if current_user.is_resident else "admin.home"))
+    return _sign_in_form(
+        "auth/login.html", forms.validate_sign_in, "id_number", url_for("records.my_record"), staff=False
+    )
+
+
+@bp.route("/admin/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    deduct_when=_only_failures,
+)
+def staff_login() -> Response | str:
+    """Staff (pilot administrators, reviewers, superadmins) sign in with a username."""
+    if current_user.is_authenticated and not current_user.is_resident:
+        return redirect(url_for("admin.home"))
+    return _sign_in_form(
+        "auth/staff_login.html", forms.validate_staff_sign_in, "username", url_for("admin.home"), staff=True
     )
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
+    was_staff = not current_user.is_resident
     audit.record(get_db(), current_user.audit_name, "signed_out", current_user.id_number)
     logout_user()
     session.clear()
     flash(_("You have signed out. Close the browser if this is a shared device."), "success")
-    return redirect(url_for("auth.login"), code=303)
+    return redirect(url_for("auth.staff_login" if was_staff else "auth.login"), code=303)

@@ -160,11 +160,11 @@ def test_unknown_ids_lock_exactly_like_real_ones(client):
     assert "It is locked until" in text
 
 
-def test_session_cookie_flags(client):
-    response = persona_login(client)
+def test_session_cookie_flags(app):
+    response = persona_login(app.test_client())
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
-    https = client.post(
+    https = app.test_client().post(
         "/login",
         data={"id_number": persona("clean")["id_number"], "password": persona("clean")["password"]},
         base_url="https://localhost",

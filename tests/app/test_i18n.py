@@ -1,56 +1,47 @@
 """English and Simplified Chinese: every string translated, switchable on every page."""
-from pathlib import Path
+import re
 
 import pytest
-from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from credit_self.config import PROJECT_ROOT
+from credit_self.i18n_catalogs import catalogs, extract
 
-CATALOG = PROJECT_ROOT / "credit_self" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
-
-
-def strings_in_source() -> set[str]:
-    """Every message id used in Python code and templates, as pybabel extracts them."""
-    found: set[str] = set()
-    for directory, method in (("credit_self", "python"), ("templates", "jinja2")):
-        root = PROJECT_ROOT / directory
-        pattern = "**.py" if method == "python" else "**.html"
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(root), method_map=[(pattern, method)], keywords=KEYWORDS
-        ):
-            found.add(message[0] if isinstance(message, tuple) else message)
-    return found
+CATALOGS = [c for c in catalogs() if c.python_files or c.template_files]
 
 
-def test_zh_cn_catalog_translates_every_string_in_use():
-    with open(CATALOG, "rb") as handle:
-        catalog = read_po(handle)
+def _read(sources):
+    assert sources.po_path.exists(), f"{sources.name} has no zh_CN catalog at {sources.po_path}"
+    with open(sources.po_path, "rb") as handle:
+        return read_po(handle)
+
+
+@pytest.mark.parametrize("sources", CATALOGS, ids=[c.name for c in CATALOGS])
+def test_zh_cn_catalog_translates_every_string_in_use(sources):
+    catalog = _read(sources)
     missing = []
-    for msgid in sorted(strings_in_source()):
-        message = catalog.get(msgid)
-        if message is None or message.fuzzy or not (
+    for message_id in extract(sources):
+        key = message_id[0] if isinstance(message_id, tuple) else message_id
+        message = catalog.get(key)
+        translated = message is not None and not message.fuzzy and (
             all(message.string) if isinstance(message.string, tuple) else message.string
-        ):
-            missing.append(msgid)
-    assert not missing, f"{len(missing)} strings lack a zh_CN translation: {missing[:10]}"
+        )
+        if not translated:
+            missing.append(key)
+    assert not missing, f"{len(missing)} strings lack a zh_CN translation: {sorted(set(missing))[:10]}"
 
 
-def test_placeholders_survive_translation():
+@pytest.mark.parametrize("sources", CATALOGS, ids=[c.name for c in CATALOGS])
+def test_placeholders_survive_translation(sources):
     """A translation that drops or renames %(name)s would crash or mislead at runtime."""
-    import re
-
-    with open(CATALOG, "rb") as handle:
-        catalog = read_po(handle)
-    for message in catalog:
+    for message in _read(sources):
         if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
         wanted = set(re.findall(r"%\((\w+)\)[sd]", ids[0]))
         for translated in strings:
-            assert set(re.findall(r"%\((\w+)\)[sd]", translated)) == wanted, message.id
+            if translated:
+                assert set(re.findall(r"%\((\w+)\)[sd]", translated)) == wanted, message.id
 
 
 @pytest.mark.parametrize("header, expected", [("zh-CN,zh;q=0.9", "登录"), ("en-GB,en;q=0.8", "Sign in"), ("zh", "登录"), ("fr", "Sign in")])

@@ -33,13 +33,13 @@ def test_personal_pages_are_not_cached(client, auth):
 
 
 def test_static_files_are_cacheable(client):
-    response = client.get("/static/css/app.css")
-    assert response.status_code == 200 and response.headers.get("Cache-Control") != "no-store"
+    with client.get("/static/css/app.css") as response:
+        assert response.status_code == 200 and response.headers.get("Cache-Control") != "no-store"
 
 
 def test_htmx_is_served_locally(client):
-    response = client.get("/static/js/htmx.min.js")
-    assert response.status_code == 200 and b"htmx" in response.data
+    with client.get("/static/js/htmx.min.js") as response:
+        assert response.status_code == 200 and b"htmx" in response.data
     assert "https://" not in client.get("/login").get_data(as_text=True).split("<body")[0]
 
 
@@ -123,7 +123,7 @@ def test_friendly_500_page(db_path):
     response = app.test_client().get("/boom")
     assert response.status_code == 500
     assert "Sorry, there is a problem with the service" in response.get_data(as_text=True)
-    assert "boom" not in response.get_data(as_text=True)
+    assert "RuntimeError" not in response.get_data(as_text=True)
 
 
 def test_language_switch_only_redirects_locally(client):

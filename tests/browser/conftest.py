@@ -101,6 +101,8 @@ def _new_page(browser, live_server, **context_options) -> Page:
     context = browser.new_context(viewport=PHONE, base_url=live_server, **context_options)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    # Never hang a CI run: every wait, evaluation included, gives up after 10 s.
+    context.set_default_timeout(10_000)
     return page
 
 
