@@ -108,7 +108,11 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per capability."""
     from .admin import views as admin_views
     from .auth.views import bp as auth_bp
+    from .certificates import views as certificates_views
+    from .corrections import views as corrections_views
+    from .pilots import views as pilots_views
     from .records.views import bp as records_bp
+    from .transparency import views as transparency_views
 
     # auth: activation by real-name match, sign in and out for residents and staff.
     app.register_blueprint(auth_bp)
@@ -118,6 +122,14 @@ def register_blueprints(app: Flask) -> None:
     # admin pages as a blueprint named "<capability>_admin" under /admin/.
     app.register_blueprint(admin_views.bp)
     admin_views.init_app(app)
+    # pilots: local scoring pilots, opt in/out, score ledger; pilot admin console.
+    pilots_views.init_app(app)
+    # corrections: objections and credit restoration, inbox; reviewer queue.
+    corrections_views.init_app(app)
+    # certificates: QR "no restrictions" certificates and public verification.
+    certificates_views.init_app(app)
+    # transparency: who looked at my record, data export; list imports and audit viewer.
+    transparency_views.init_app(app)
 
     # Staff pages send anonymous visitors to the staff sign-in, not the residents'.
     for name in app.blueprints:
@@ -224,10 +236,13 @@ def register_error_pages(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
+    from . import navigation
+
     @app.context_processor
     def template_globals() -> dict[str, Any]:
         locale = str(get_locale() or "en")
         return {
+            "resident_nav": navigation.items(),
             "csp_nonce": g.get("csp_nonce", ""),
             "current_language": locale,
             "language_names": LANGUAGE_NAMES,

@@ -15,7 +15,7 @@ from .migrations import migrations as core_migrations
 
 # Capabilities that own tables keep their migrations in `<package>/schema.py` as a
 # Migrations set of their own, applied after the core set in this order.
-CAPABILITY_SCHEMAS = ("pilots", "corrections", "certificates", "admin")
+CAPABILITY_SCHEMAS = ("pilots", "corrections", "certificates", "transparency")
 
 
 def connect(path: str) -> Database:

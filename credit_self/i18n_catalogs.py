@@ -102,8 +102,14 @@ def refresh(sources: CatalogSources) -> int:
 
 
 if __name__ == "__main__":
+    import sys
+
+    # `python -m credit_self.i18n_catalogs pilots` refreshes only that catalog.
+    wanted = set(sys.argv[1:])
     for sources in catalogs():
         if not sources.python_files and not sources.template_files:
+            continue
+        if wanted and sources.name not in wanted:
             continue
         untranslated = refresh(sources)
         print(f"{sources.po_path.relative_to(PROJECT_ROOT)}: {untranslated} untranslated")

@@ -1452,5 +1452,27 @@ def create_personas(db: Database, today: date) -> dict[str, int]:
         db.table("enrolment_history").insert(enrolment_history)
         db.table("score_events").insert_all(events)
         db.table("accounts").insert_all(accounts)
+        capability_rows = _capability_demo_data(db, today)
     return {"personas": len(PERSONAS), "persona_entries": len(maker.entries),
-            "accounts": len(accounts)}
+            "accounts": len(accounts), **capability_rows}
+
+
+# Capabilities that add demo data for the personas (an open correction, a certificate,
+# ...) do it in `credit_self/<capability>/demo.py` with `add_demo_data(db, today)`
+# returning row counts; it runs inside the personas' transaction.
+DEMO_CAPABILITIES = ("pilots", "corrections", "certificates", "transparency")
+
+
+def _capability_demo_data(db: Database, today: date) -> dict[str, int]:
+    import importlib
+
+    counts: dict[str, int] = {}
+    for capability in DEMO_CAPABILITIES:
+        try:
+            demo = importlib.import_module(f"credit_self.{capability}.demo")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"credit_self.{capability}.demo":
+                raise
+            continue
+        counts.update(demo.add_demo_data(db, today))
+    return counts

@@ -149,3 +149,17 @@ class AuthActions:
 @pytest.fixture
 def auth(client) -> AuthActions:
     return AuthActions(client)
+
+
+STAFF = {  # demo staff accounts from credit_self.seeding.ADMIN_ACCOUNTS
+    "pilot_admin": "demo-pilot-admin",
+    "reviewer": "demo-reviewer",
+    "superadmin": "demo-superadmin",
+}
+
+
+def staff_login(client: FlaskClient, role: str):
+    """Sign in as the demo staff account of this role."""
+    from credit_self.seeding import DEMO_PASSWORD
+
+    return client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})

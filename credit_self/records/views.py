@@ -1,14 +1,16 @@
 """My record: every list entry about the signed-in resident and what it means."""
 from flask import Blueprint, abort, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit, clock
+from .. import audit, clock, navigation
 from ..auth.roles import resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
 from . import entries, rules
 
 bp = Blueprint("records", __name__)
+navigation.register("records.my_record", _l("Your record"), order=10)
 
 
 @bp.get("/me")

@@ -6,7 +6,8 @@ from babel.messages.pofile import read_po
 
 from credit_self.i18n_catalogs import catalogs, extract
 
-CATALOGS = [c for c in catalogs() if c.python_files or c.template_files]
+# Catalogs whose sources contain at least one translatable string.
+CATALOGS = [c for c in catalogs() if any(True for _ in extract(c))]
 
 
 def _read(sources):
