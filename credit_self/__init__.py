@@ -82,7 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.undefined = StrictUndefined
 
     # Order matters: htmx swaps the request class before anything reads requests.
-    from . import audit, cli, db, formatters, htmx
+    from . import audit, cli, db, formatters, htmx, i18n
 
     htmx.init_app(app)
     db.init_app(app)
@@ -91,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatters.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    i18n.install(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

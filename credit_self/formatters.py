@@ -2,9 +2,9 @@
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_time
 
-from . import clock, identity
+from . import clock, i18n, identity
 
 
 def _as_date(value: date | str) -> date:
@@ -23,8 +23,7 @@ def date_long(value: date | str | None) -> str:
     """'1 January 2026' in English, '2026年1月1日' in Chinese."""
     if value is None:
         return ""
-    locale = get_locale()
-    if locale is not None and locale.language == "en":
+    if not i18n.is_chinese():
         # GOV.UK style, day first, whatever the English region.
         return format_date(_as_date(value), "d MMMM y")
     return format_date(_as_date(value), "long")
@@ -35,8 +34,7 @@ def datetime_long(value: datetime | str | None) -> str:
     if value is None:
         return ""
     moment = _as_datetime(value)
-    locale = get_locale()
-    if locale is not None and locale.language == "en":
+    if not i18n.is_chinese():
         return format_datetime(moment, "d MMMM y, HH:mm")
     return format_datetime(moment, "medium")
 
@@ -63,6 +61,5 @@ def init_app(app: Flask) -> None:
 def localized(row: dict, field: str) -> str:
     """Pick `<field>_zh` or `<field>_en` for the reader's language, falling back to
     the other when a department supplied only one."""
-    locale = get_locale()
-    first, second = ("zh", "en") if locale is not None and locale.language == "zh" else ("en", "zh")
+    first, second = ("zh", "en") if i18n.is_chinese() else ("en", "zh")
     return row.get(f"{field}_{first}") or row.get(f"{field}_{second}") or ""

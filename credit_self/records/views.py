@@ -7,9 +7,10 @@ from .. import audit, clock, navigation
 from ..auth.roles import resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
-from . import entries, rules
+from . import entries, labels, rules
 
 bp = Blueprint("records", __name__)
+bp.record_once(lambda state: labels.init_app(state.app))
 navigation.register("records.my_record", _l("Your record"), order=10)
 
 
