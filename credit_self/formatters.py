@@ -1,8 +1,10 @@
 """Jinja filters: every date and number on a page is formatted through these."""
 from datetime import date, datetime
+from functools import lru_cache
 
+from babel import dates as babel_dates
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_time
+from flask_babel import format_datetime, format_time
 
 from . import clock, i18n, identity
 
@@ -23,10 +25,16 @@ def date_long(value: date | str | None) -> str:
     """'1 January 2026' in English, '2026年1月1日' in Chinese."""
     if value is None:
         return ""
-    if not i18n.is_chinese():
-        # GOV.UK style, day first, whatever the English region.
-        return format_date(_as_date(value), "d MMMM y")
-    return format_date(_as_date(value), "long")
+    return _format_day(_as_date(value), i18n.is_chinese())
+
+
+@lru_cache(maxsize=4096)
+def _format_day(day: date, chinese: bool) -> str:
+    # Babel's formatter is slow and a page shows the same few dates again and again.
+    if chinese:
+        return babel_dates.format_date(day, "long", locale="zh_Hans_CN")
+    # GOV.UK style, day first, whatever the English region.
+    return babel_dates.format_date(day, "d MMMM y", locale="en")
 
 
 def datetime_long(value: datetime | str | None) -> str:

@@ -26,7 +26,7 @@ _STATE_TAGS = {
 
 
 def _tag(css_class: str, words: str) -> Markup:
-    return Markup('<strong class="tag {}">{}</strong>').format(css_class, words)
+    return Markup(f'<strong class="tag {css_class}">{escape(words)}</strong>')
 
 
 def kind_tag(kind: str) -> Markup:

@@ -3,7 +3,7 @@ from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit, clock, navigation
+from .. import audit, clock, limiter, navigation
 from ..auth.roles import resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
@@ -11,6 +11,9 @@ from . import entries, labels, rules
 
 bp = Blueprint("records", __name__)
 bp.record_once(lambda state: labels.init_app(state.app))
+# Signed-in pages of one's own record need no per-address limit; skipping the check
+# keeps it off the hottest page.
+limiter.exempt(bp)
 navigation.register("records.my_record", _l("Your record"), order=10)
 
 
