@@ -34,7 +34,9 @@ translations: $(VENV)/.installed
 
 run: venv translations
 	$(BIN)/flask seed --residents $(RESIDENTS) --if-empty
-	PORT=$(PORT) $(BIN)/python app.py
+	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: $(BIN)/flask demo-accounts)"
+	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - 'app:create_app()'
+
 
 # Playwright's own browser download is not possible offline: use Debian's Chromium,
 # installing it when we are root and it is missing. A missing browser fails the tests.

@@ -24,8 +24,18 @@ def _secret_key(instance_path: Path) -> str:
     key_file = instance_path / "secret_key"
     if not key_file.exists():
         instance_path.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(secrets.token_hex(32))
-        key_file.chmod(0o600)
+        # Written to a private temporary file, then linked into place: link() fails if
+        # the key exists, so when several workers start at once exactly one key wins,
+        # and nobody can read a half-written file.
+        candidate = instance_path / f"secret_key.{os.getpid()}.tmp"
+        candidate.write_text(secrets.token_hex(32))
+        candidate.chmod(0o600)
+        try:
+            os.link(candidate, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            candidate.unlink()
     return key_file.read_text().strip()
 
 
