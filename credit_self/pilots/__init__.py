@@ -1,1 +1,1 @@
-
+"""Scoring pilots: enrolment, score ledger, grades; pilot admin console."""

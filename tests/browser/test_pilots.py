@@ -1,0 +1,117 @@
+"""Scoring pilots at 360 px: a resident opts in, sees the ledger and chart, opts out with
+erasure (htmx card swaps); an admin pauses and resumes a pilot; both languages."""
+import pytest
+from playwright.sync_api import Page, expect
+
+from credit_self.db import connect
+from credit_self.seeding import DEMO_PASSWORD
+from tests.browser.conftest import check_page
+from tests.conftest import persona
+
+pytestmark = pytest.mark.browser
+
+
+def sign_in(page: Page, who: str) -> None:
+    p = persona(who)
+    page.goto("/login")
+    page.fill("#id_number", p["id_number"])
+    page.fill("#password", p["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your record")
+
+
+def add_events(db_path, id_number: str) -> None:
+    """The pilot's authority records two events (what an admin would do)."""
+    db = connect(str(db_path))
+    try:
+        db.table("score_events").insert_all([
+            {"pilot_code": "shanghai_civic", "id_number": id_number, "event_type": "blood_donation",
+             "delta": 5, "reason": "Blood donation", "source": "Shanghai Blood Center",
+             "occurred_on": "2026-01-05", "recorded_at": "2026-01-06T02:00:00+00:00"},
+            {"pilot_code": "shanghai_civic", "id_number": id_number, "event_type": "volunteer_service",
+             "delta": 5, "reason": "20 hours volunteering", "source": "Volunteer federation",
+             "occurred_on": "2026-02-05", "recorded_at": "2026-02-06T02:00:00+00:00"},
+        ])
+    finally:
+        db.close()
+
+
+def test_resident_opts_in_sees_ledger_and_chart_then_opts_out_with_erasure(page: Page, live_server):
+    sign_in(page, "clean")
+    page.get_by_role("link", name="Scoring pilots").click()
+    expect(page.locator("h1")).to_have_text("Scoring pilots")
+    card = page.locator("#pilot-shanghai_civic")
+    expect(card).to_contain_text("You are not enrolled")
+    expect(card).to_contain_text("Before you opt in")
+    check_page(page)
+    card.get_by_role("button", name="I agree: opt me in").click()
+    expect(card.locator("[role=status]")).to_contain_text("You have opted in")
+    expect(card).to_contain_text("Your score")
+    check_page(page)
+
+    add_events(live_server.db_path, persona("clean")["id_number"])
+    page.reload()
+    card = page.locator("#pilot-shanghai_civic")
+    expect(card.locator(".pilot-score")).to_contain_text("1010")
+    expect(card.locator(".ledger__item")).to_have_count(2)
+    expect(card.locator("svg[role=img] polyline")).to_have_count(1)
+    check_page(page)
+
+    card.get_by_label("Also erase my 2 score events").check()
+    card.get_by_role("button", name="Opt out of this pilot").click()
+    expect(card.locator("[role=status]")).to_contain_text("2 score events were erased")
+    expect(card).to_contain_text("You are not enrolled")
+    expect(card.locator(".ledger__item")).to_have_count(0)
+    check_page(page)
+    db = connect(str(live_server.db_path))
+    try:
+        assert db.execute("SELECT COUNT(*) FROM score_events WHERE id_number = ?",
+                          [persona("clean")["id_number"]]).fetchone()[0] == 0
+    finally:
+        db.close()
+
+    # Chinese: the same page, complete.
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("h1")).to_have_text("信用积分试点")
+    expect(page.locator("#pilot-shanghai_civic")).to_contain_text("您未参加")
+    check_page(page)
+    page.get_by_role("link", name="English").click()
+
+
+def test_member_sees_ledger_without_javascript(page_without_js: Page):
+    page = page_without_js
+    sign_in(page, "pilot_member")
+    page.goto("/pilots")
+    card = page.locator("#pilot-rongcheng")
+    expect(card.locator(".ledger__item")).to_have_count(8)
+    expect(card.locator("svg[role=img]")).to_have_count(1)
+
+
+def test_admin_pauses_and_resumes_the_pilot(page: Page, live_server):
+    page.goto("/admin/login")
+    page.fill("#username", "demo-pilot-admin")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("link", name="Scoring pilot").click()
+    expect(page.locator("h1")).to_have_text("Rongcheng personal credit points pilot")
+    expect(page.locator("svg[role=img] rect").first).to_be_attached()
+    check_page(page)
+    page.get_by_role("link", name="Pause the pilot").click()
+    expect(page.locator("h1")).to_have_text("Pause the pilot")
+    page.get_by_role("button", name="Confirm: pause").click()
+    expect(page.locator(".error-summary")).to_contain_text("Enter the reason for this change")
+    check_page(page)
+    page.fill("#reason", "Annual review of the rule table")
+    page.get_by_role("button", name="Confirm: pause").click()
+    expect(page.locator(".tags")).to_contain_text("Paused")
+    expect(page.locator("main")).to_contain_text("Annual review of the rule table")
+    page.get_by_role("link", name="Resume the pilot").click()
+    check_page(page)
+    page.fill("#reason", "Review finished")
+    page.get_by_role("button", name="Confirm: resume").click()
+    expect(page.locator(".tags")).to_contain_text("Active")
+    # Chinese admin page.
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator(".tags")).to_contain_text("进行中")
+    check_page(page)
+    page.get_by_role("link", name="English").click()
