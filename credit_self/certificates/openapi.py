@@ -1,0 +1,96 @@
+"""The OpenAPI 3 description of the public verification API, served at
+/api/v1/openapi.json."""
+
+
+def document(server_url: str) -> dict:
+    verdict_schema = {
+        "type": "object",
+        "required": ["verdict", "checked_at"],
+        "properties": {
+            "verdict": {
+                "type": "string",
+                "enum": ["valid", "expired", "not_valid", "unavailable"],
+                "description": (
+                    "valid: no active restrictions as of checked_at. expired: ask the "
+                    "holder for a new certificate. not_valid: revoked, restricted since "
+                    "issue or not genuine (deliberately not distinguished). unavailable: "
+                    "the service cannot confirm right now; never treat as valid."
+                ),
+            },
+            "checked_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Server time of the check (UTC).",
+            },
+            "holder": {
+                "type": "object",
+                "description": "Only when verdict is valid.",
+                "required": ["name_masked", "id_masked"],
+                "properties": {
+                    "name_masked": {"type": "string", "example": "张*明"},
+                    "id_masked": {"type": "string", "example": "3101**********123X"},
+                },
+            },
+            "purpose": {
+                "type": "string",
+                "enum": ["rental", "employment", "other"],
+                "description": "Only when verdict is valid.",
+            },
+            "audience": {
+                "type": ["string", "null"],
+                "description": "Who the holder made it for, if they said. Only when valid.",
+            },
+            "expires_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "When the certificate ends (UTC). Only when valid.",
+            },
+        },
+    }
+    token_param = {
+        "name": "token",
+        "in": "path",
+        "required": True,
+        "description": "The token from the certificate's QR code (the part after /v/).",
+        "schema": {"type": "string", "maxLength": 300},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Credit Self-Check certificate verification",
+            "version": "1.0.0",
+            "description": (
+                "Check a resident's \"no restrictions\" certificate. A valid verdict means "
+                "no blacklist restriction applied to the holder at checked_at; it says "
+                "nothing else about the person. Rate limited per client address."
+            ),
+        },
+        "servers": [{"url": server_url}],
+        "paths": {
+            "/api/v1/verify/{token}": {
+                "get": {
+                    "operationId": "verifyCertificate",
+                    "summary": "Verify a certificate token",
+                    "parameters": [token_param],
+                    "responses": {
+                        "200": {
+                            "description": "A verdict: valid, expired or not_valid.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}}},
+                        },
+                        "429": {
+                            "description": "Too many checks from this address.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object",
+                                "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                            }}},
+                        },
+                        "503": {
+                            "description": "verdict unavailable: cannot confirm right now.",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}}},
+                        },
+                    },
+                }
+            }
+        },
+        "components": {"schemas": {"Verdict": verdict_schema}},
+    }

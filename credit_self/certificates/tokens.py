@@ -1,0 +1,157 @@
+"""Signed certificate tokens and the verification rules (no Flask here).
+
+A token is itsdangerous' URLSafeTimedSerializer (HMAC-SHA-256, its own salt) over
+`{"c": certificate id, "k": "s" | "p"}` only: nothing personal is in the QR. The
+timestamp inside the token comes from the server's clock (`now` passed in), and so does
+the age check, so a phone's clock never decides anything.
+"""
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from itsdangerous import (
+    BadData,
+    SignatureExpired,
+    TimestampSigner,
+    URLSafeTimedSerializer,
+    base64_decode,
+    base64_encode,
+)
+from sqlite_utils import Database
+
+from . import store
+
+SALT = "credit-self.certificate.v1"
+SCREEN = "s"
+PRINT = "p"
+SCREEN_MAX_AGE = 90  # seconds an on-screen token is accepted
+SCREEN_REFRESH = 30  # seconds between on-screen QR refreshes
+# No certificate lives longer than this; a print token is also held to its own
+# certificate's lifetime below.
+LONGEST_LIFETIME = max(store.VALIDITY_DAYS) * 24 * 3600
+# Anything longer is junk: real tokens are about 80 characters.
+MAX_TOKEN_LENGTH = 300
+
+VERDICT_VALID = "valid"
+VERDICT_EXPIRED = "expired"
+VERDICT_NOT_VALID = "not_valid"
+VERDICT_UNAVAILABLE = "unavailable"
+
+
+def _signer_for(now: datetime) -> type[TimestampSigner]:
+    class ServerClockSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(now.timestamp())
+
+    return ServerClockSigner
+
+
+def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
+    """A serializer on the server's clock. `secret_keys` is newest first (the setting's
+    order); itsdangerous wants newest last: it signs with the last and tries them all."""
+    return URLSafeTimedSerializer(
+        list(reversed(secret_keys)),
+        salt=SALT,
+        signer=_signer_for(now),
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def make_token(secret_keys: list[str], certificate_id: str, kind: str, now: datetime) -> str:
+    return serializer(secret_keys, now).dumps({"c": certificate_id, "k": kind})
+
+
+def _canonical(token: str) -> bool:
+    """Three base64url parts, each exactly as we would write it. Base64 leaves spare bits
+    in a last character, so without this some one-character edits would still verify;
+    a compressed payload (leading ".") is never one of ours."""
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        return False
+    try:
+        return all(base64_encode(base64_decode(part)).decode("ascii") == part for part in parts)
+    except (BadData, ValueError):
+        return False
+
+
+def _payload_ok(payload: object) -> bool:
+    return (
+        isinstance(payload, dict)
+        and set(payload) == {"c", "k"}
+        and isinstance(payload["c"], str)
+        and 0 < len(payload["c"]) <= 64
+        and payload["k"] in (SCREEN, PRINT)
+    )
+
+
+@dataclass
+class Outcome:
+    """A scan's result: `verdict` is what the verifier sees, `reason` what the holder's
+    scan log keeps, `certificate` the row when the token was genuine and known."""
+
+    verdict: str
+    reason: str
+    certificate: dict | None = None
+
+
+NOT_GENUINE = Outcome(VERDICT_NOT_VALID, store.NOT_GENUINE)
+
+
+def verify(db: Database, token: str, secret_keys: list[str], now: datetime, today: str) -> Outcome:
+    """Decide a scan. Raises sqlite3.Error when the database cannot be read (the caller
+    answers "cannot confirm"); never returns valid without reading the database."""
+    if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
+        return NOT_GENUINE
+    if not _canonical(token):
+        return NOT_GENUINE
+    too_old = False
+    codec = serializer(secret_keys, now)
+    try:
+        payload, signed_at = codec.loads(
+            token, max_age=LONGEST_LIFETIME, return_timestamp=True
+        )
+    except SignatureExpired as error:
+        # Genuine but past the longest possible life: expired, and still logged.
+        # (The error carries the verified but still encoded payload.)
+        try:
+            payload = codec.load_payload(error.payload)
+        except BadData:
+            return NOT_GENUINE
+        signed_at, too_old = error.date_signed, True
+    except (BadData, UnicodeError, ValueError, TypeError):
+        return NOT_GENUINE
+    if not _payload_ok(payload) or signed_at is None:
+        return NOT_GENUINE
+    certificate = store.for_verification(db, payload["c"])
+    if certificate is None:
+        return NOT_GENUINE
+    if certificate["revoked_at"]:
+        return Outcome(VERDICT_NOT_VALID, store.REVOKED, certificate)
+    age = (now - signed_at).total_seconds()
+    issued = datetime.fromisoformat(certificate["issued_at"])
+    expires = datetime.fromisoformat(certificate["expires_at"])
+    max_age = SCREEN_MAX_AGE if payload["k"] == SCREEN else (expires - issued).total_seconds()
+    if too_old or age > max_age or age < 0 or expires <= now:
+        return Outcome(VERDICT_EXPIRED, store.EXPIRED, certificate)
+    if store.has_restrictions(db, certificate["id_number"], today):
+        return Outcome(VERDICT_NOT_VALID, store.RESTRICTED, certificate)
+    return Outcome(VERDICT_VALID, store.VALID, certificate)
+
+
+def browser_family(user_agent: str | None) -> str:
+    """A coarse family name, the only thing kept about a verifier."""
+    ua = (user_agent or "").lower()
+    for marker, family in (
+        ("micromessenger", "WeChat"),
+        ("alipayclient", "Alipay"),
+        ("edg/", "Edge"),
+        ("firefox/", "Firefox"),
+        ("fxios/", "Firefox"),
+        ("crios/", "Chrome"),
+        ("chrome/", "Chrome"),
+        ("chromium/", "Chrome"),
+        ("safari/", "Safari"),
+    ):
+        if marker in ua:
+            return family
+    return "Other"

@@ -1,0 +1,477 @@
+"""Certificates: issuing, the on-screen and printed QR, revocation, the scan log, and
+what a verifier sees at /v/<token> and /api/v1/verify/<token>."""
+import re
+from datetime import datetime, timedelta, timezone
+from urllib.parse import quote
+
+import pytest
+from bs4 import BeautifulSoup
+from itsdangerous import URLSafeTimedSerializer
+
+from credit_self.certificates import store, tokens
+from credit_self.db import connect
+from tests.conftest import make_test_app, persona
+
+T0 = datetime(2026, 3, 10, 2, 0, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
+CLEAN = persona("clean")
+
+
+@pytest.fixture
+def app(db_path):
+    return make_test_app(db_path, NOW=T0)
+
+
+def issue_certificate(app, who="clean", days=3, purpose="rental", audience="Mr Wang, landlord"):
+    """A certificate written straight through the data layer, issued at the app's NOW."""
+    db = connect(app.config["DATABASE"])
+    try:
+        return store.create(db, persona(who)["id_number"], purpose, audience,
+                            app.config["NOW"], days)
+    finally:
+        db.close()
+
+
+def token_for(app, certificate, kind=tokens.SCREEN, at=None, keys=None):
+    return tokens.make_token(keys or [app.config["SECRET_KEY"]], certificate["id"], kind,
+                             at or app.config["NOW"])
+
+
+def verdict_of(client, token):
+    response = client.get(f"/api/v1/verify/{token}")
+    return response.json["verdict"]
+
+
+def verdict_section(html: str) -> str:
+    match = re.search(r'<section class="verdict.*?</section>', html, re.S)
+    assert match, "no verdict section"
+    return match.group(0)
+
+
+def scans(app, certificate_id):
+    db = connect(app.config["DATABASE"])
+    try:
+        return store.scans_for(db, certificate_id)
+    finally:
+        db.close()
+
+
+def add_blacklist_entry(app, id_number):
+    db = connect(app.config["DATABASE"])
+    try:
+        db.table("entries").insert({
+            "list_code": "restricted_consumption", "id_number": id_number, "tier": "general",
+            "document_no": "TEST-CERT-1", "listed_on": "2026-03-01", "expires_on": None,
+            "status": "listed",
+        })
+    finally:
+        db.close()
+
+
+# --------------------------------------------------------------------------- verdicts
+
+
+def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    page = client.get(f"/v/{token}")
+    assert page.status_code == 200
+    soup = BeautifulSoup(page.data, "html.parser")
+    assert soup.h1.get_text(strip=True) == "Valid: no active restrictions as of 10:00:00"
+    section = soup.select_one("#verdict").get_text(" ", strip=True)
+    assert "陈*" in section and "3101**********9020" in section
+    assert "Renting a home" in section and "Mr Wang, landlord" in section
+    assert "What a valid certificate means" in page.get_data(as_text=True)
+    api = client.get(f"/api/v1/verify/{token}").json
+    assert api == {
+        "verdict": "valid",
+        "checked_at": "2026-03-10T02:00:00+00:00",
+        "holder": {"name_masked": "陈*", "id_masked": "3101**********9020"},
+        "purpose": "rental",
+        "audience": "Mr Wang, landlord",
+        "expires_at": "2026-03-13T02:00:00+00:00",
+    }
+
+
+def test_restricted_since_issue_is_not_valid(app, client):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    assert verdict_of(client, token) == "valid"
+    add_blacklist_entry(app, CLEAN["id_number"])
+    page = client.get(f"/v/{token}")
+    assert BeautifulSoup(page.data, "html.parser").h1.get_text(strip=True) == "Not valid"
+    assert verdict_of(client, token) == "not_valid"
+    assert [s["verdict"] for s in scans(app, certificate["id"])][:2] == ["restricted", "restricted"]
+
+
+def test_on_screen_token_is_accepted_for_90_seconds_only(app, client):
+    token = token_for(app, issue_certificate(app))
+    app.config["NOW"] = T0 + timedelta(seconds=90)
+    assert verdict_of(client, token) == "valid"
+    app.config["NOW"] = T0 + timedelta(seconds=91)
+    assert verdict_of(client, token) == "expired"
+    page = client.get(f"/v/{token}")
+    assert "Expired: ask the holder for a new one" in page.get_data(as_text=True)
+
+
+def test_printed_token_lasts_until_expiry_then_expires(app, client):
+    certificate = issue_certificate(app, days=1)
+    token = token_for(app, certificate, kind=tokens.PRINT)
+    app.config["NOW"] = T0 + timedelta(hours=23, minutes=59)
+    assert verdict_of(client, token) == "valid"
+    app.config["NOW"] = T0 + timedelta(days=1)
+    assert verdict_of(client, token) == "expired"
+    app.config["NOW"] = T0 + timedelta(days=30)
+    assert verdict_of(client, token) == "expired"
+
+
+def test_revoked_certificate_is_not_valid_for_every_token(app, client, auth):
+    certificate = issue_certificate(app)
+    screen, printed = token_for(app, certificate), token_for(app, certificate, tokens.PRINT)
+    auth.login("clean")
+    response = client.post(f"/certificates/{certificate['id']}/revoke")
+    assert response.status_code == 303
+    assert verdict_of(client, screen) == "not_valid"
+    assert verdict_of(client, printed) == "not_valid"
+    assert [s["verdict"] for s in scans(app, certificate["id"])] == ["revoked", "revoked"]
+
+
+def test_a_flipped_character_anywhere_is_not_valid(app, client):
+    token = token_for(app, issue_certificate(app))
+    assert verdict_of(client, token) == "valid"
+    for i, char in enumerate(token):
+        replacement = "A" if char != "A" else "B"
+        flipped = token[:i] + replacement + token[i + 1:]
+        assert verdict_of(client, flipped) == "not_valid", f"position {i} still verified"
+
+
+def test_token_signed_with_another_secret_is_not_valid(app, client):
+    certificate = issue_certificate(app)
+    assert verdict_of(client, token_for(app, certificate, keys=["someone-else"])) == "not_valid"
+
+
+def test_token_with_another_salt_is_not_valid(app, client):
+    certificate = issue_certificate(app)
+    import hashlib
+
+    from credit_self.certificates.tokens import _signer_for
+
+    other = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="other-salt",
+                                   signer=_signer_for(T0),
+                                   signer_kwargs={"digest_method": hashlib.sha256})
+    assert verdict_of(client, other.dumps({"c": certificate["id"], "k": "s"})) == "not_valid"
+
+
+@pytest.mark.parametrize("cut", [1, 10, 44])
+def test_truncated_token_is_not_valid(app, client, cut):
+    token = token_for(app, issue_certificate(app))
+    assert verdict_of(client, token[:-cut]) == "not_valid"
+
+
+def test_empty_token_is_not_valid(client):
+    assert client.get("/api/v1/verify/").json["verdict"] == "not_valid"
+    page = client.get("/v/")
+    assert page.status_code == 200
+    assert "Not valid" in page.get_data(as_text=True)
+
+
+def test_ten_kilobytes_of_junk_is_not_valid(client):
+    junk = "A" * 10240
+    assert verdict_of(client, junk) == "not_valid"
+    assert client.get(f"/v/{junk}").status_code == 200
+
+
+@pytest.mark.parametrize("raw", [
+    "中文令牌", "%E4%B8%AD.%E6%96%87.x", "%00%FF", "abc%2Fdef%2F..%2F", "%25%25", "a b.c",
+])
+def test_non_ascii_and_percent_encoded_input_is_not_valid(client, raw):
+    assert client.get(f"/api/v1/verify/{quote(raw, safe='%/')}").json["verdict"] == "not_valid"
+    page = client.get(f"/v/{quote(raw, safe='%/')}")
+    assert page.status_code == 200
+    assert BeautifulSoup(page.data, "html.parser").h1.get_text(strip=True) == "Not valid"
+
+
+def test_token_from_before_a_key_rotation_verifies_while_its_secret_is_listed(db_path):
+    old_app = make_test_app(db_path, NOW=T0, CERTIFICATE_SECRETS=["old-secret"])
+    certificate = issue_certificate(old_app)
+    old_token = token_for(old_app, certificate, tokens.PRINT, keys=["old-secret"])
+    rotated = make_test_app(db_path, NOW=T0, CERTIFICATE_SECRETS=["new-secret", "old-secret"])
+    assert verdict_of(rotated.test_client(), old_token) == "valid"
+    # New tokens are signed with the newest secret.
+    with rotated.test_request_context():
+        from credit_self.certificates.views import secret_keys
+
+        new_token = tokens.make_token(secret_keys(), certificate["id"], tokens.PRINT, T0)
+    retired = make_test_app(db_path, NOW=T0, CERTIFICATE_SECRETS=["new-secret"])
+    assert verdict_of(retired.test_client(), old_token) == "not_valid"
+    assert verdict_of(retired.test_client(), new_token) == "valid"
+
+
+def test_secrets_setting_falls_back_to_the_secret_key(app, client):
+    token = token_for(app, issue_certificate(app), keys=["test-secret"])
+    assert verdict_of(client, token) == "valid"
+
+
+def test_unreadable_database_cannot_confirm(tmp_path, app):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"this is not a database" * 100)
+    client = make_test_app(broken, NOW=T0).test_client()
+    api = client.get(f"/api/v1/verify/{token}")
+    assert api.status_code == 503
+    assert api.json == {"verdict": "unavailable", "checked_at": "2026-03-10T02:00:00+00:00"}
+    page = client.get(f"/v/{token}")
+    assert page.status_code == 503
+    text = page.get_data(as_text=True)
+    assert "Cannot confirm right now" in text and "Valid:" not in text
+
+
+def test_no_verdict_reveals_full_identity_entries_or_scores(app, client):
+    certificate = issue_certificate(app)
+    fresh = token_for(app, certificate)
+    answers = [client.get(f"/v/{fresh}"), client.get(f"/api/v1/verify/{fresh}")]
+    app.config["NOW"] = T0 + timedelta(minutes=5)
+    answers += [client.get(f"/v/{fresh}"), client.get(f"/api/v1/verify/{fresh}")]  # expired
+    add_blacklist_entry(app, CLEAN["id_number"])
+    printed = token_for(app, certificate, tokens.PRINT)
+    answers += [client.get(f"/v/{printed}"), client.get(f"/api/v1/verify/{printed}")]
+    forbidden = [CLEAN["id_number"], CLEAN["name"], "1990-03-15", "15 March 1990", "19900315",
+                 "TEST-CERT-1", "restricted_consumption", "You cannot buy air tickets",
+                 "Score:", "points"]
+    for answer in answers:
+        body = answer.get_data(as_text=True)
+        for secret in forbidden:
+            assert secret not in body, f"{secret!r} disclosed"
+
+
+def test_every_not_valid_reason_renders_the_same_verdict_section(app, client, auth):
+    revoked = issue_certificate(app)
+    restricted = issue_certificate(app, who="expired_only")
+    db = connect(app.config["DATABASE"])
+    store.revoke(db, CLEAN["id_number"], revoked["id"], T0.isoformat())
+    db.close()
+    add_blacklist_entry(app, persona("expired_only")["id_number"])
+    good = token_for(app, issue_certificate(app))
+    unknown = tokens.make_token([app.config["SECRET_KEY"]], "no-such-certificate", "s", T0)
+    inputs = {
+        "revoked": token_for(app, revoked),
+        "restricted": token_for(app, restricted),
+        "bad signature": good[:-3] + ("AAA" if not good.endswith("AAA") else "BBB"),
+        "malformed": "not-a-token",
+        "unknown": unknown,
+        "other secret": token_for(app, revoked, keys=["other"]),
+    }
+    sections = {name: verdict_section(client.get(f"/v/{t}").get_data(as_text=True))
+                for name, t in inputs.items()}
+    assert len(set(sections.values())) == 1, sections
+    assert "Not valid" in sections["revoked"]
+    bodies = {client.get(f"/api/v1/verify/{t}").get_data() for t in inputs.values()}
+    assert len(bodies) == 1
+
+
+def test_each_scan_adds_exactly_one_scan_log_row(app, client):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    client.get(f"/v/{token}", headers={"User-Agent": "Mozilla/5.0 (iPhone) Version/17 Mobile Safari/604.1"})
+    assert len(scans(app, certificate["id"])) == 1
+    client.get(f"/api/v1/verify/{token}", headers={"User-Agent": "Mozilla/5.0 MicroMessenger/8.0"})
+    assert len(scans(app, certificate["id"])) == 2
+    app.config["NOW"] = T0 + timedelta(seconds=120)
+    client.get(f"/v/{token}")
+    rows = scans(app, certificate["id"])
+    assert [(r["verdict"], r["browser_family"]) for r in rows] == [
+        ("expired", "Other"), ("valid", "WeChat"), ("valid", "Safari")]
+    # A forged token names no certificate: nothing is logged against any holder.
+    client.get(f"/v/{token[:-2]}xx")
+    assert len(scans(app, certificate["id"])) == 3
+
+
+def test_verification_is_rate_limited_per_address(db_path):
+    app = make_test_app(db_path, NOW=T0, RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute")
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/api/v1/verify/junk").status_code == 200
+    limited = client.get("/api/v1/verify/junk")
+    assert limited.status_code == 429
+    assert limited.json["error"] == "rate_limited"
+    page = client.get("/v/junk")
+    assert page.status_code == 429
+    assert "Too many checks" in page.get_data(as_text=True)
+    other = client.get("/api/v1/verify/junk", environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert other.status_code == 200
+
+
+def test_verify_page_is_public_and_has_security_headers(app, client):
+    response = client.get("/v/anything")
+    assert response.status_code == 200
+    assert "nonce-" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_openapi_document_describes_the_verify_endpoint(client):
+    doc = client.get("/api/v1/openapi.json").json
+    assert doc["openapi"].startswith("3.")
+    operation = doc["paths"]["/api/v1/verify/{token}"]["get"]
+    assert set(operation["responses"]) >= {"200", "503"}
+    assert doc["components"]["schemas"]["Verdict"]["properties"]["verdict"]["enum"] == [
+        "valid", "expired", "not_valid", "unavailable"]
+
+
+# --------------------------------------------------------------------------- residents
+
+
+def test_issue_is_refused_while_restricted(app, client, auth, db):
+    app.config["NOW"] = None  # the seed dates the defaulter's entries from today
+    auth.login("defaulter")
+    page = client.get("/certificates")
+    soup = BeautifulSoup(page.data, "html.parser")
+    banner = soup.select_one(".banner--restricted")
+    assert "You cannot get a certificate now" in banner.get_text()
+    assert banner.select("a[href^='/me/entries/']"), "each blocking entry is linked"
+    assert not soup.select("form[action='/certificates']")
+    response = client.post("/certificates", data={"purpose": "rental", "days": "3"})
+    assert response.status_code == 303
+    assert db.execute("SELECT COUNT(*) FROM certificates WHERE id_number = ?",
+                      [persona("defaulter")["id_number"]]).fetchone()[0] == 0
+
+
+def test_issue_creates_a_certificate_with_the_chosen_details(app, client, auth, db):
+    auth.login("clean")
+    page = client.get("/certificates")
+    assert BeautifulSoup(page.data, "html.parser").select_one("#days-3").has_attr("checked")
+    response = client.post("/certificates", data={"purpose": "employment", "audience": "  Acme   HR ", "days": "7"})
+    assert response.status_code == 303
+    row = db.execute("SELECT id, purpose, audience, issued_at, expires_at FROM certificates"
+                     " WHERE issued_at = ?", [T0.isoformat()]).fetchone()
+    assert response.headers["Location"] == f"/certificates/{row[0]}"
+    assert row[1:] == ("employment", "Acme HR", "2026-03-10T02:00:00+00:00", "2026-03-17T02:00:00+00:00")
+    assert len(row[0]) >= 20
+    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_issued'").fetchone()[0] == 1
+    shown = client.get(row and f"/certificates/{row[0]}").get_data(as_text=True)
+    assert "陈*" in shown and "3101**********9020" in shown and "Acme HR" in shown
+
+
+def test_issue_form_errors_follow_the_govuk_pattern(app, client, auth, db):
+    auth.login("clean")
+    before = db.execute("SELECT COUNT(*) FROM certificates").fetchone()[0]
+    response = client.post("/certificates", data={"purpose": "", "audience": "x" * 81, "days": "5"})
+    assert response.status_code == 200
+    soup = BeautifulSoup(response.data, "html.parser")
+    assert soup.title.get_text().startswith("Error:")
+    summary = [a.get_text(strip=True) for a in soup.select(".error-summary__list a")]
+    assert summary == ["Select what the certificate is for",
+                       "Who it is for must be 80 characters or fewer",
+                       "Select how long the certificate lasts"]
+    assert db.execute("SELECT COUNT(*) FROM certificates").fetchone()[0] == before
+
+
+def test_certificate_page_qr_holds_a_screen_token_and_refreshes(app, client, auth):
+    auth.login("clean")
+    client.post("/certificates", data={"purpose": "rental", "days": "3"})
+    certificate_id = connect(app.config["DATABASE"]).execute(
+        "SELECT id FROM certificates WHERE issued_at = ?", [T0.isoformat()]).fetchone()[0]
+    page = client.get(f"/certificates/{certificate_id}").get_data(as_text=True)
+    soup = BeautifulSoup(page, "html.parser")
+    qr = soup.select_one("#certificate-qr")
+    assert qr["hx-trigger"] == "every 30s" and qr["hx-get"] == f"/certificates/{certificate_id}/qr"
+    first_url = soup.select_one("[data-qr-url]").get_text(strip=True)
+    assert first_url.startswith("http://localhost/v/")
+    assert soup.select_one("#certificate-clock").get_text() == "10:00:00"
+    app.config["NOW"] = T0 + timedelta(seconds=30)
+    partial = client.get(f"/certificates/{certificate_id}/qr", headers={"HX-Request": "true"})
+    assert "<html" not in partial.get_data(as_text=True)
+    second_url = BeautifulSoup(partial.data, "html.parser").select_one("[data-qr-url]").get_text(strip=True)
+    assert second_url != first_url
+    # Without htmx the QR URL leads back to the full page.
+    assert client.get(f"/certificates/{certificate_id}/qr").status_code == 303
+
+
+def test_public_base_url_overrides_the_host_in_the_qr(db_path):
+    app = make_test_app(db_path, NOW=T0, PUBLIC_BASE_URL="https://check.example.cn/")
+    certificate = issue_certificate(app)
+    client = app.test_client()
+    client.post("/login", data={"id_number": CLEAN["id_number"], "password": CLEAN["password"]})
+    page = client.get(f"/certificates/{certificate['id']}/print")
+    url = BeautifulSoup(page.data, "html.parser").select_one("[data-qr-url]").get_text(strip=True)
+    assert url.startswith("https://check.example.cn/v/")
+
+
+def test_printable_version_carries_a_token_for_the_whole_life(app, client, auth):
+    certificate = issue_certificate(app, days=7)
+    auth.login("clean")
+    page = client.get(f"/certificates/{certificate['id']}/print").get_data(as_text=True)
+    assert "This printed code works until 17 March 2026, 10:00" in page
+    url = BeautifulSoup(page, "html.parser").select_one("[data-qr-url]").get_text(strip=True)
+    token = url.rsplit("/v/", 1)[1]
+    app.config["NOW"] = T0 + timedelta(days=6, hours=23)
+    assert verdict_of(client, token) == "valid"
+
+
+def test_list_shows_status_and_revoke_swaps_the_row_with_htmx(app, client, auth, db):
+    valid = issue_certificate(app)
+    app.config["NOW"] = T0 - timedelta(days=10)
+    expired = issue_certificate(app, days=1)
+    app.config["NOW"] = T0
+    auth.login("clean")
+    soup = BeautifulSoup(client.get("/certificates").data, "html.parser")
+    assert soup.select_one(f"#certificate-{valid['id']} .tag").get_text(strip=True) == "Valid"
+    assert soup.select_one(f"#certificate-{expired['id']} .tag").get_text(strip=True) == "Expired"
+    response = client.post(f"/certificates/{valid['id']}/revoke", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    row = BeautifulSoup(response.data, "html.parser").select_one(f"#certificate-{valid['id']}")
+    assert row.select_one(".tag").get_text(strip=True) == "Revoked"
+    assert not row.select("form")
+    assert db.execute("SELECT revoked_at FROM certificates WHERE id = ?", [valid["id"]]).fetchone()[0]
+    assert db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'certificate_revoked'").fetchone()[0] == 1
+
+
+def test_revoke_needs_a_csrf_token(csrf_app):
+    csrf_app.config["NOW"] = T0
+    certificate = issue_certificate(csrf_app)
+    client = csrf_app.test_client()
+    login_page = client.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', login_page).group(1)
+    client.post("/login", data={"id_number": CLEAN["id_number"], "password": CLEAN["password"],
+                                "csrf_token": csrf})
+    assert client.post(f"/certificates/{certificate['id']}/revoke").status_code == 400
+    page = client.get("/certificates").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert client.post(f"/certificates/{certificate['id']}/revoke",
+                       data={"csrf_token": csrf}).status_code == 303
+
+
+def test_scan_log_shows_each_outcome_to_the_holder(app, client, auth):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    client.get(f"/v/{token}", headers={"User-Agent": "Mozilla/5.0 Firefox/120.0"})
+    app.config["NOW"] = T0 + timedelta(minutes=3)
+    client.get(f"/v/{token}")
+    auth.login("clean")
+    soup = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
+    rows = [[td.get_text(strip=True) for td in tr.select("td")] for tr in soup.select("table tbody tr")]
+    assert rows == [["10 March 2026, 10:03", "Expired", "Other"],
+                    ["10 March 2026, 10:00", "Valid", "Firefox"]]
+
+
+@pytest.mark.parametrize("method, path", [
+    ("get", "/certificates/{id}"),
+    ("get", "/certificates/{id}/print"),
+    ("get", "/certificates/{id}/qr"),
+    ("post", "/certificates/{id}/revoke"),
+])
+def test_a_resident_cannot_see_or_revoke_another_residents_certificate(app, client, auth, db, method, path):
+    certificate = issue_certificate(app)
+    auth.login("defaulter")
+    headers = {"HX-Request": "true"} if path.endswith("/qr") else {}
+    response = getattr(client, method)(path.format(id=certificate["id"]), headers=headers)
+    assert response.status_code == 404
+    assert CLEAN["id_number"][-4:] not in response.get_data(as_text=True)
+    assert db.execute("SELECT revoked_at FROM certificates WHERE id = ?",
+                      [certificate["id"]]).fetchone()[0] is None
+    refused = db.execute("SELECT subject FROM audit_log WHERE action = 'certificate_read_refused'").fetchall()
+    assert refused == [(CLEAN["id_number"],)]
+    assert certificate["id"] not in client.get("/certificates").get_data(as_text=True)
+
+
+def test_certificate_pages_need_a_resident(client):
+    assert client.get("/certificates").status_code == 302

@@ -1,0 +1,107 @@
+"""Certificates at 360 px: issue, verify from a second browser with no session, revoke,
+see the verdict change; the on-screen QR refreshes and decodes to its URL."""
+import io
+import time
+
+import pytest
+import zxingcpp
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import PHONE, check_page
+from tests.conftest import persona
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def verifier(browser, live_server):
+    """A second browser context: a landlord's phone, no account, no cookies."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, who: str) -> None:
+    p = persona(who)
+    page.goto("/login")
+    page.fill("#id_number", p["id_number"])
+    page.fill("#password", p["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your record")
+
+
+def test_issue_verify_revoke_at_360px(page: Page, verifier: Page, live_server):
+    sign_in(page, "clean")
+    page.get_by_role("link", name="Certificates").click()
+    expect(page.locator("h1")).to_have_text("Certificates")
+    check_page(page)
+    page.get_by_label("Renting a home").check()
+    page.fill("#audience", "Mr Wang, landlord")
+    page.get_by_role("button", name="Get certificate").click()
+    expect(page.locator("h1")).to_have_text("No restrictions certificate")
+    check_page(page)
+
+    url = page.locator("[data-qr-url]").inner_text().strip()
+    assert url.startswith(live_server + "/v/")
+    shot = page.locator("#certificate-qr svg").screenshot()
+    decoded = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    assert [r.text for r in decoded] == [url], "the QR on screen holds its verify URL"
+
+    verifier.goto(url)
+    expect(verifier.locator("h1")).to_contain_text("Valid: no active restrictions as of")
+    expect(verifier.locator("#verdict")).to_contain_text("陈*")
+    check_page(verifier)
+
+    # The poll swaps only the QR, with a fresh token (tokens carry whole seconds).
+    assert page.locator("#certificate-qr").get_attribute("hx-trigger") == "every 30s"
+    time.sleep(1.1)
+    page.evaluate(
+        "htmx.ajax('GET', document.querySelector('#certificate-qr').getAttribute('hx-get'),"
+        " {target: '#certificate-qr', swap: 'outerHTML'})"
+    )
+    expect(page.locator("[data-qr-url]")).not_to_have_text(url)
+    expect(page.locator("h1")).to_have_text("No restrictions certificate")
+
+    page.get_by_role("link", name="All certificates").click()
+    row = page.locator("article.certificate-row").first
+    row.get_by_role("button", name="Revoke").click()
+    expect(row.locator(".tag")).to_have_text("Revoked")
+    assert page.url.endswith("/certificates"), "revoked in place"
+    check_page(page)
+
+    verifier.reload()
+    expect(verifier.locator("h1")).to_have_text("Not valid")
+    check_page(verifier)
+    verifier.goto(f"{live_server}/language/zh_CN?next={url.removeprefix(live_server)}")
+    expect(verifier.locator("h1")).to_have_text("无效")
+    check_page(verifier)
+
+
+def test_certificate_pages_in_chinese_and_print_version(page: Page, live_server):
+    sign_in(page, "expired_only")
+    page.goto("/certificates")
+    page.get_by_label("Something else").check()
+    page.get_by_role("button", name="Get certificate").click()
+    expect(page.locator("h1")).to_have_text("No restrictions certificate")
+    page.get_by_role("link", name="Printable version").click()
+    expect(page.locator("h1")).to_have_text("No restrictions certificate: printable version")
+    expect(page.locator("body")).to_contain_text("This printed code works until")
+    check_page(page)
+    page.get_by_role("link", name="中文").click()
+    expect(page.locator("h1")).to_have_text("无限制证明：打印版")
+    check_page(page)
+    page.goto("/certificates")
+    expect(page.locator("h1")).to_have_text("信用证明")
+    page.get_by_role("button", name="生成证明").click()  # nothing chosen: errors
+    expect(page.locator(".error-summary")).to_contain_text("请选择证明的用途")
+    check_page(page)
+
+
+def test_defaulter_is_told_why_no_certificate(page: Page, live_server):
+    sign_in(page, "defaulter")
+    page.goto("/certificates")
+    expect(page.locator(".banner--restricted")).to_contain_text("You cannot get a certificate now")
+    check_page(page)

@@ -1,0 +1,81 @@
+"""Certificates without HTTP: the QR decodes to the verify URL, tokens carry nothing
+personal, the restriction query agrees with records.rules."""
+import json
+from datetime import date, datetime, timezone
+
+import pytest
+import qrcode
+import zxingcpp
+from itsdangerous import base64_decode
+from qrcode.image.pil import PilImage
+from sqlite_utils import Database
+
+from credit_self.certificates import store, tokens
+from credit_self.certificates.views import qr_svg
+from credit_self.db import migrate
+from credit_self.records import entries, rules
+
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+
+
+def test_qr_code_decodes_to_the_verify_url():
+    url = "https://check.example.cn/v/" + tokens.make_token(["k"], "AbCdEfGhIjKlMnOpQrStUv", "s", NOW)
+    image = qrcode.make(url, image_factory=PilImage, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    results = zxingcpp.read_barcodes(image.get_image().convert("L"))
+    assert [r.text for r in results] == [url]
+
+
+def test_qr_svg_is_embeddable_without_inline_styles():
+    svg = str(qr_svg("https://check.example.cn/v/x"))
+    assert svg.startswith('<svg class="qr__image" aria-hidden="true"')
+    assert "style=" not in svg and "<script" not in svg
+
+
+def test_token_payload_is_only_the_certificate_id_and_kind():
+    token = tokens.make_token(["k"], "cert-id", tokens.PRINT, NOW)
+    payload = json.loads(base64_decode(token.split(".")[0]))
+    assert payload == {"c": "cert-id", "k": "p"}
+
+
+@pytest.mark.parametrize("ua, family", [
+    ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) AppleWebKit Version/17.0 Mobile Safari/604.1", "Safari"),
+    ("Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile Safari/537.36", "Chrome"),
+    ("Mozilla/5.0 (Linux; Android 14) Chrome/120.0 Mobile Safari/537.36 MicroMessenger/8.0", "WeChat"),
+    ("Mozilla/5.0 Edg/120.0 Chrome/120.0", "Edge"),
+    ("curl/8.0", "Other"),
+    (None, "Other"),
+])
+def test_browser_family_is_coarse(ua, family):
+    assert tokens.browser_family(ua) == family
+
+
+def test_restriction_query_agrees_with_the_records_rules(seeded_template):
+    db = Database(str(seeded_template))
+    today = date.today()
+    answers = set()
+    for (id_number,) in db.execute("SELECT DISTINCT id_number FROM entries ORDER BY id_number"):
+        summary = rules.summarise(entries.entries_for(db, id_number), today, 14)
+        restricted = store.has_restrictions(db, id_number, today.isoformat())
+        assert restricted == bool(summary.restrictions), id_number
+        answers.add(restricted)
+    assert answers == {True, False}
+    db.close()
+
+
+def test_schema_is_strict_and_indexed():
+    db = Database(memory=True)
+    migrate(db)
+    assert "STRICT" in db.table("certificates").schema
+    assert {tuple(i.columns) for i in db.table("certificate_scans").indexes} >= {("certificate_id", "at")}
+
+
+def test_demo_data_gives_the_clean_persona_a_checked_certificate(seeded_template):
+    db = Database(str(seeded_template))
+    rows = list(db.query(
+        "SELECT c.id, c.purpose, c.revoked_at, c.id_number, COUNT(s.id) AS scans FROM certificates c"
+        " LEFT JOIN certificate_scans s ON s.certificate_id = c.id GROUP BY c.id"))
+    db.close()
+    assert [(r["purpose"], r["revoked_at"], r["scans"]) for r in rows] == [("rental", None, 2)]
+    from tests.conftest import persona
+
+    assert rows[0]["id_number"] == persona("clean")["id_number"]
