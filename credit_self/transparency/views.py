@@ -1,9 +1,315 @@
-"""Routes of the transparency capability (thin: validation and data work live beside them)."""
-from flask import Blueprint, Flask
+"""Routes of the transparency capability (thin: validation and data work live beside them).
+
+Blueprints:
+- "transparency" (residents): /me/access (who looked at my record), /me/export (my data).
+- "transparency_admin" (staff, under /admin): /admin/imports (list feeds, superadmin),
+  /admin/audit (audit log viewer, superadmin).
+"""
+from pathlib import Path
+
+import click
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from .. import audit, clock, navigation
+from ..admin import tools
+from ..auth.roles import resident_required, staff_required
+from ..db import connect, get_db
+from ..htmx import is_partial_request
+from . import data, forms, imports
 
 bp = Blueprint("transparency", __name__)
+admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
+
+# Who may use each admin page (the role-matrix test reads these).
+IMPORT_ROLES = ("superadmin",)
+AUDIT_ROLES = ("superadmin",)
+
+navigation.register("transparency.access_log", _l("Who looked"), order=60)
+navigation.register("transparency.export", _l("Your data"), order=70)
+tools.register(
+    "transparency_admin.imports", _l("List imports"),
+    _l("Load a department's list feed after checking every row."), roles=IMPORT_ROLES,
+)
+tools.register(
+    "transparency_admin.audit_log", _l("Audit log"),
+    _l("Search who did what, and check that the log has not been altered."), roles=AUDIT_ROLES,
+)
+
+# What each audit action means to the resident. Unknown actions fall back by prefix,
+# then to a general phrase (see action_label).
+ACTION_LABELS = {
+    "correction_case_opened": _l("reviewed a correction"),
+    "correction_opened": _l("reviewed a correction"),
+    "correction_case_read": _l("reviewed a correction"),
+    "correction_viewed": _l("reviewed a correction"),
+    "correction_decided": _l("decided on a correction"),
+    "list_entry_imported": _l("imported an entry"),
+    "score_event_recorded": _l("recorded a pilot event"),
+    "pilot_event_recorded": _l("recorded a pilot event"),
+    "pilot_resident_lookup": _l("looked you up in a scoring pilot"),
+    "certificate_verified": _l("verified a certificate"),
+    "certificate_scanned": _l("verified a certificate"),
+    "entry_read_refused": _l("tried to open one of your entries and was refused"),
+    "sign_in_failed": _l("tried to sign in to your account with a wrong password"),
+}
+ACTION_PREFIXES = (
+    ("correction", _l("reviewed a correction")),
+    ("certificate", _l("verified a certificate")),
+    ("verif", _l("verified a certificate")),
+    ("score", _l("recorded a pilot event")),
+    ("pilot", _l("recorded a pilot event")),
+    ("list_", _l("imported an entry")),
+    ("entry", _l("looked at or changed a list entry")),
+)
+ROLE_LABELS = {
+    "pilot_admin": _l("Pilot administrator"),
+    "reviewer": _l("Correction reviewer"),
+    "superadmin": _l("Superadmin"),
+    "resident": _l("Another resident"),
+}
+
+
+def action_label(action: str):
+    if action in ACTION_LABELS:
+        return ACTION_LABELS[action]
+    if action.endswith("_refused"):
+        return _l("tried to open part of your record and was refused")
+    for prefix, label in ACTION_PREFIXES:
+        if action.startswith(prefix):
+            return label
+    return _l("did something else with your record")
+
+
+def who_label(who: data.Actor):
+    if who.kind == "staff":
+        return ROLE_LABELS.get(who.role or "", _l("Official"))
+    if who.kind == "anonymous":
+        return _l("Someone without an account (for example a certificate verifier)")
+    if who.kind == "system":
+        return _l("The system or a source department")
+    if who.kind == "resident":
+        return ROLE_LABELS["resident"]
+    return _l("Someone else")
+
+
+def _before_arg() -> int | None:
+    value = request.args.get("before", "")
+    return int(value) if value.isdigit() else None
+
+
+# ---------------------------------------------------------------- residents
+
+
+@bp.get("/me/access")
+@resident_required
+def access_log() -> str:
+    """Every access to my record by anyone else, newest first, 'load more' pages."""
+    rows, next_before = data.access_log(get_db(), current_user.id_number, _before_arg())
+    context = {"rows": rows, "next_before": next_before}
+    if is_partial_request():
+        return render_template("transparency/_access_rows.html", **context)
+    return render_template("transparency/access.html", **context)
+
+
+@bp.get("/me/export")
+@resident_required
+def export() -> str:
+    return render_template("transparency/export.html")
+
+
+@bp.get("/me/export/<fmt>")
+@resident_required
+def export_download(fmt: str) -> Response:
+    """The download itself is audited (a resident's own action: not in their access log)."""
+    if fmt not in ("json", "csv"):
+        abort(404)
+    db = get_db()
+    generated_at = clock.iso_now()
+    export_data = data.export_data(db, current_user.id_number, generated_at)
+    audit.record(
+        db, current_user.audit_name, "data_exported", current_user.id_number, {"format": fmt}
+    )
+    stamp = generated_at.replace(":", "").replace("-", "")[:15]
+    if fmt == "json":
+        body, mimetype, name = data.export_json(export_data), "application/json", f"my-credit-data-{stamp}.json"
+    else:
+        body, mimetype, name = data.export_zip(export_data), "application/zip", f"my-credit-data-{stamp}-csv.zip"
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+# ---------------------------------------------------------------- list imports
+
+
+@admin_bp.route("/imports", methods=["GET", "POST"], endpoint="imports")
+@staff_required(*IMPORT_ROLES)
+def imports_home() -> Response | str:
+    """Upload a feed: validated row by row, stored server-side, shown for confirmation."""
+    db = get_db()
+    lists = imports.known_lists(db)
+    errors: dict[str, str] = {}
+    chosen = request.form.get("list_code", "")
+    if request.method == "POST":
+        form = forms.ImportUpload.from_request(request, lists)
+        errors = form.errors
+        chosen = form.list_code
+        if not errors:
+            results = imports.validate(db, form.rows, form.list_code, clock.today())
+            batch_id = imports.store_batch(
+                db, results, form.list_code, form.filename, current_user.audit_name, clock.iso_now()
+            )
+            return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
+    return render_template(
+        "transparency/imports.html",
+        lists=list(lists.values()),
+        chosen=chosen,
+        errors=errors,
+        batches=imports.recent_batches(db),
+    )
+
+
+@admin_bp.get("/imports/<batch_id>")
+@staff_required(*IMPORT_ROLES)
+def import_batch(batch_id: str) -> str:
+    db = get_db()
+    batch = imports.get_batch(db, batch_id)
+    if batch is None:
+        abort(404)
+    rows = imports.batch_rows(db, batch_id)
+    return render_template(
+        "transparency/import_batch.html",
+        batch=batch,
+        accepted=[r for r in rows if r.ok],
+        rejected=[r for r in rows if not r.ok],
+        reasons=forms.REASONS,
+        errors={},
+    )
+
+
+@admin_bp.post("/imports/<batch_id>/confirm")
+@staff_required(*IMPORT_ROLES)
+def import_confirm(batch_id: str) -> Response | str:
+    db = get_db()
+    batch = imports.get_batch(db, batch_id)
+    if batch is None:
+        abort(404)
+    if batch["status"] != "validated":
+        return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
+    rows = imports.batch_rows(db, batch_id)
+    rejected = [r for r in rows if not r.ok]
+    allow_partial = request.form.get("partial") == "yes"
+    if rejected and not allow_partial:
+        return render_template(
+            "transparency/import_batch.html",
+            batch=batch,
+            accepted=[r for r in rows if r.ok],
+            rejected=rejected,
+            reasons=forms.REASONS,
+            errors={"partial": forms.PARTIAL_REQUIRED},
+        )
+    imports.apply_import(
+        db, rows, batch["list_code"], batch_id, current_user.audit_name, clock.iso_now(),
+        allow_partial=allow_partial,
+    )
+    return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
+
+
+# ---------------------------------------------------------------- audit viewer
+
+
+@admin_bp.get("/audit")
+@staff_required(*AUDIT_ROLES)
+def audit_log() -> str:
+    db = get_db()
+    filters = forms.AuditFilters.from_args(request.args)
+    rows, next_before = data.audit_page(db, **filters.query(), before=_before_arg())
+    context = {
+        "rows": rows,
+        "next_before": next_before,
+        "filters": filters,
+        "errors": filters.errors,
+        "next_args": filters.args(),
+    }
+    if is_partial_request():
+        return render_template("transparency/_audit_rows.html", **context)
+    return render_template(
+        "transparency/audit.html",
+        chain=audit.verify(db),
+        actions=data.audit_actions(db),
+        **context,
+    )
+
+
+# ---------------------------------------------------------------- CLI
+
+
+@click.command("import-list")
+@with_appcontext
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--list", "list_code", required=True, help="Code of the list the feed belongs to.")
+@click.option("--partial", is_flag=True, help="Import the valid rows even when some are rejected.")
+def import_list_command(csv_file: Path, list_code: str, partial: bool) -> None:
+    """Validate a department's list feed and import it (all rows valid, or --partial)."""
+    import time
+
+    started = time.perf_counter()
+    db = connect(current_app.config["DATABASE"])
+    try:
+        if list_code not in imports.known_lists(db):
+            raise click.ClickException(f"unknown list code {list_code!r}")
+        try:
+            rows = imports.read_csv(csv_file.read_text(encoding="utf-8"))
+        except imports.ImportFileError as problem:
+            raise click.ClickException(f"not a list feed: missing columns {problem}") from None
+        results = imports.validate(db, rows, list_code, clock.today())
+        rejected = [r for r in results if not r.ok]
+        for result in rejected[:50]:
+            click.echo(f"row {result.row_no}: rejected: {', '.join(result.errors)}", err=True)
+        if len(rejected) > 50:
+            click.echo(f"... and {len(rejected) - 50} more rejected rows", err=True)
+        batch_id = imports.store_batch(
+            db, results, list_code, csv_file.name, "system:cli", clock.iso_now(), keep_rows=False
+        )
+        if rejected and not partial:
+            raise click.ClickException(
+                f"{len(rejected)} of {len(results)} rows rejected; nothing imported "
+                "(use --partial to import the valid rows)"
+            )
+        outcome = imports.apply_import(
+            db, results, list_code, batch_id, "system:cli", clock.iso_now(), allow_partial=partial
+        )
+    finally:
+        db.close()
+    click.echo(
+        f"batch {batch_id}: {outcome.inserted} created, {outcome.updated} updated, "
+        f"{outcome.unchanged} unchanged, {outcome.skipped} rejected "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
 
 
 def init_app(app: Flask) -> None:
     """Register this capability's blueprints, CLI commands and template helpers."""
     app.register_blueprint(bp)
+    app.register_blueprint(admin_bp)
+    app.cli.add_command(import_list_command)
+
+    @app.context_processor
+    def transparency_helpers() -> dict:
+        return {
+            "transparency_action_label": action_label,
+            "transparency_who_label": who_label,
+        }
