@@ -82,6 +82,35 @@ def _mask_id(number: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
+_CERTIFICATE_TOKENS: dict[str, str] = {}
+
+
+def _certificate_print_token(ctx: "Context") -> str:
+    """A 7-day certificate for persona `clean`, created through the certificates data
+    layer; its print token (valid for the whole run) is read from the printable page,
+    since only the server knows the signing secret."""
+    if "print" not in _CERTIFICATE_TOKENS:
+        sys.path.insert(0, str(REPO))
+        from credit_self.certificates import store
+        from credit_self.db import connect, write_transaction
+
+        db = connect(str(ctx.db_path))
+        try:
+            with write_transaction(db):
+                certificate = store.create(
+                    db, ctx.persona("clean")["id_number"], "rental", "bench",
+                    dt.datetime.now(dt.timezone.utc).replace(microsecond=0), 7,
+                )
+        finally:
+            db.close()
+        page = ctx.get(f"/certificates/{certificate['id']}/print", persona="clean")
+        found = re.search(r"/v/([A-Za-z0-9_\-.]+)", page.body)
+        if page.status != 200 or not found:
+            raise BenchError(f"no print token on the certificate page (status {page.status})")
+        _CERTIFICATE_TOKENS["print"] = found.group(1)
+    return _CERTIFICATE_TOKENS["print"]
+
+
 ENDPOINTS: list[Endpoint] = [
     Endpoint(
         name="/me",
@@ -96,6 +125,29 @@ ENDPOINTS: list[Endpoint] = [
         name="/login",
         path="/login",
         expect=lambda ctx: ['name="csrf_token"'],
+    ),
+    Endpoint(
+        name="/pilots",
+        path="/pilots",
+        signed_in=True,
+        persona="pilot_member",
+        target_ratio=0.30,
+        target_p99_ms=50.0,
+        expect=lambda ctx: ["Your score", "Ledger"],
+    ),
+    Endpoint(
+        name="/v/<token>",
+        path=lambda ctx: "/v/" + _certificate_print_token(ctx),
+        target_ratio=0.40,
+        target_p99_ms=25.0,
+        expect=lambda ctx: ["Valid: no active restrictions as of"],
+    ),
+    Endpoint(
+        name="/api/v1/verify/<token>",
+        path=lambda ctx: "/api/v1/verify/" + _certificate_print_token(ctx),
+        target_ratio=0.50,
+        target_p99_ms=25.0,
+        expect=lambda ctx: ['"verdict":"valid"'],
     ),
 ]
 
@@ -460,6 +512,17 @@ def ensure_database(args: argparse.Namespace, env: dict[str, str]) -> dict[str, 
     if proc.returncode != 0:
         _remove_db(partial)
         raise BenchError(f"`flask seed` failed with exit status {proc.returncode}")
+    # /pilots is measured with score events for about 10% of residents in one pilot
+    # (adults of the Shanghai region enrolled in the simulated Shanghai pilot).
+    proc = subprocess.run(
+        flask_cmd("seed-pilot-events", "--pilot", "shanghai_civic", "--share", "0.11",
+                  "--seed", str(args.seed)),
+        cwd=REPO, env={**env, "CREDIT_SELF_DB": str(partial)},
+        timeout=args.seed_timeout, stdin=subprocess.DEVNULL,
+    )
+    if proc.returncode != 0:
+        _remove_db(partial)
+        raise BenchError(f"`flask seed-pilot-events` failed with exit status {proc.returncode}")
     seconds = time.monotonic() - started
     conn = sqlite3.connect(partial)
     try:  # fold the WAL into the main file so the database is one file to rename
@@ -697,8 +760,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     # A fixed key for this run so both workers sign and accept the same cookies, and so
     # nothing is written to instance/.
+    # The verification rate limit (60/minute per address) would turn the load into 429s.
     env = {**os.environ, "CREDIT_SELF_SECRET_KEY": secrets.token_hex(32),
-           "FLASK_APP": "app", "PYTHONUNBUFFERED": "1"}
+           "FLASK_APP": "app", "PYTHONUNBUFFERED": "1",
+           "CREDIT_SELF_VERIFY_RATE_LIMIT": "1000000 per minute"}
     env.pop("FLASK_DEBUG", None)
     load_before = os.getloadavg()
     if load_before[0] > 0.5:
