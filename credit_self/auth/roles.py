@@ -1,6 +1,6 @@
 """Role checks for views."""
 from functools import wraps
-from typing import Callable
+from typing import Any, Callable, NoReturn
 
 from flask import abort
 from flask_login import current_user, login_required
@@ -36,3 +36,16 @@ def staff_required(*roles: str) -> Callable:
         return wrapped
 
     return decorator
+
+
+def refuse_read(action: str, owner: str | None, detail: dict[str, Any]) -> NoReturn:
+    """Answer 404 for something that is not the signed-in resident's.
+
+    The answer is the same whether it belongs to someone else or does not exist; the
+    attempt is audited with the owner as subject, so the owner's access log shows it.
+    """
+    from .. import audit
+    from ..db import get_db
+
+    audit.record(get_db(), current_user.audit_name, action, owner, detail)
+    abort(404)

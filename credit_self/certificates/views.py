@@ -14,7 +14,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     current_app,
     jsonify,
     redirect,
@@ -28,7 +27,7 @@ from markupsafe import Markup
 
 from .. import audit, clock, limiter, navigation
 from ..identity import mask_id, mask_name
-from ..auth.roles import resident_required
+from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
 from ..htmx import is_partial_request
 from ..records import entries, rules
@@ -68,16 +67,11 @@ def _own_certificate_or_404(certificate_id: str) -> dict:
     db = get_db()
     certificate = store.certificate_for(db, current_user.id_number, certificate_id)
     if certificate is None:
-        # Same answer whether it is someone else's or does not exist; the attempt is
-        # kept so the owner's access log can show it.
-        audit.record(
-            db,
-            current_user.audit_name,
+        refuse_read(
             "certificate_read_refused",
             store.owner_of(db, certificate_id),
             {"certificate_id": certificate_id},
         )
-        abort(404)
     return certificate
 
 

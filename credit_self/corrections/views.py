@@ -25,7 +25,8 @@ from werkzeug.wrappers import Response
 
 from .. import audit, clock, navigation
 from ..admin import tools
-from ..auth.roles import resident_required, staff_required
+from ..auth.roles import refuse_read, resident_required, staff_required
+from ..records.views import own_entry
 from ..db import get_db
 from ..htmx import is_partial_request
 from ..records import entries as records_entries
@@ -49,27 +50,12 @@ def _see_other(endpoint: str, **values: Any) -> Response:
     return redirect(url_for(endpoint, **values), code=303)
 
 
-def _own_entry(entry_id: int) -> dict:
-    """The signed-in resident's entry, or 404 (audited) for anyone else's."""
-    db = get_db()
-    entry = records_entries.entry_for(db, current_user.id_number, entry_id)
-    if entry is None:
-        audit.record(db, current_user.audit_name, "entry_read_refused",
-                     records_entries.entry_owner(db, entry_id), {"entry_id": entry_id})
-        abort(404)
-    today = clock.today()
-    entry["state"] = rules.entry_state(entry, today)
-    entry["earliest_repair"] = rules.earliest_repair_date(entry)
-    return entry
-
-
 def _own_correction(correction_id: int) -> dict:
     db = get_db()
     correction = data.correction_for(db, current_user.id_number, correction_id)
     if correction is None:
-        audit.record(db, current_user.audit_name, "correction_read_refused",
-                     data.correction_owner(db, correction_id), {"correction_id": correction_id})
-        abort(404)
+        refuse_read("correction_read_refused", data.correction_owner(db, correction_id),
+                    {"correction_id": correction_id})
     correction["overdue"] = data.is_overdue(correction, clock.today())
     return correction
 
@@ -109,7 +95,7 @@ def _not_me_statement(entry: dict) -> str:
 @resident_required
 def new(entry_id: int) -> Response | str:
     """Step 1: reason, statement, evidence (or, for repair, statement + commitment)."""
-    entry = _own_entry(entry_id)
+    entry = own_entry(entry_id)
     kind = _kind()
     _check_can_file(entry, kind)
     errors: dict = {}
@@ -138,7 +124,7 @@ def new(entry_id: int) -> Response | str:
 @resident_required
 def check(entry_id: int) -> Response | str:
     """Step 2: check your answers, then send."""
-    entry = _own_entry(entry_id)
+    entry = own_entry(entry_id)
     kind = _kind()
     draft = data.load_draft(get_db(), current_user.id_number, entry_id, kind)
     if draft is None:

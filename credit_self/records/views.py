@@ -1,10 +1,10 @@
 """My record: every list entry about the signed-in resident and what it means."""
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit, clock, limiter, navigation
-from ..auth.roles import resident_required
+from .. import clock, limiter, navigation
+from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
 from . import entries, labels, rules
@@ -34,6 +34,17 @@ def my_record() -> str:
     )
 
 
+def own_entry(entry_id: int) -> dict:
+    """The signed-in resident's entry with its state, or 404 (audited) otherwise."""
+    db = get_db()
+    entry = entries.entry_for(db, current_user.id_number, entry_id)
+    if entry is None:
+        refuse_read("entry_read_refused", entries.entry_owner(db, entry_id), {"entry_id": entry_id})
+    entry["state"] = rules.entry_state(entry, clock.today())
+    entry["earliest_repair"] = rules.earliest_repair_date(entry)
+    return entry
+
+
 @bp.get("/me/entries/<int:entry_id>")
 @resident_required
 def entry_detail(entry_id: int) -> str:
@@ -42,21 +53,8 @@ def entry_detail(entry_id: int) -> str:
     `?view=summary` asks for the collapsed card (htmx "Hide details").
     """
     db = get_db()
-    entry = entries.entry_for(db, current_user.id_number, entry_id)
-    if entry is None:
-        # Same answer whether the entry is someone else's or does not exist; the
-        # attempt is kept so the owner's access log can show it.
-        audit.record(
-            db,
-            current_user.audit_name,
-            "entry_read_refused",
-            entries.entry_owner(db, entry_id),
-            {"entry_id": entry_id},
-        )
-        abort(404)
+    entry = own_entry(entry_id)
     today = clock.today()
-    entry["state"] = rules.entry_state(entry, today)
-    entry["earliest_repair"] = rules.earliest_repair_date(entry)
     resident = entries.register_record(db, current_user.id_number)
     context = {
         "entry": entry,

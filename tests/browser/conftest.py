@@ -146,3 +146,17 @@ def check_page(page: Page) -> None:
 
 def text_of(page: Page, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).first.inner_text()).strip()
+
+
+def sign_in(page: Page, who: str) -> None:
+    """Sign in as a demo persona and land on their record."""
+    from playwright.sync_api import expect
+
+    from tests.conftest import persona
+
+    p = persona(who)
+    page.goto("/login")
+    page.fill("#id_number", p["id_number"])
+    page.fill("#password", p["password"])
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("h1")).to_have_text("Your record")

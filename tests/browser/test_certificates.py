@@ -8,8 +8,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, check_page
-from tests.conftest import persona
+from tests.browser.conftest import PHONE, check_page, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +21,6 @@ def verifier(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
-
-
-def sign_in(page: Page, who: str) -> None:
-    p = persona(who)
-    page.goto("/login")
-    page.fill("#id_number", p["id_number"])
-    page.fill("#password", p["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("h1")).to_have_text("Your record")
 
 
 def test_issue_verify_revoke_at_360px(page: Page, verifier: Page, live_server):

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import connect
-from tests.browser.conftest import check_page, text_of
+from tests.browser.conftest import check_page
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser

@@ -5,19 +5,10 @@ from playwright.sync_api import Page, expect
 
 from credit_self.db import connect
 from credit_self.seeding import DEMO_PASSWORD
-from tests.browser.conftest import check_page
+from tests.browser.conftest import check_page, sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Page, who: str) -> None:
-    p = persona(who)
-    page.goto("/login")
-    page.fill("#id_number", p["id_number"])
-    page.fill("#password", p["password"])
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.locator("h1")).to_have_text("Your record")
 
 
 def add_events(db_path, id_number: str) -> None:
