@@ -132,15 +132,25 @@ def record_scan(db: Database, certificate_id: str, at: str, verdict: str,
     )
 
 
-def scans_for(db: Database, certificate_id: str) -> list[dict]:
-    """The scan log of one certificate, newest first."""
+SCAN_LOG_SHOWN = 50
+
+
+def scans_for(db: Database, certificate_id: str, limit: int = SCAN_LOG_SHOWN) -> list[dict]:
+    """The latest scans of one certificate, newest first (a much-scanned certificate
+    would otherwise make an endless page; the data export has every row)."""
     return list(
         db.query(
             """SELECT at, verdict, browser_family FROM certificate_scans
-               WHERE certificate_id = ? ORDER BY at DESC, id DESC""",
-            [certificate_id],
+               WHERE certificate_id = ? ORDER BY at DESC, id DESC LIMIT ?""",
+            [certificate_id, limit],
         )
     )
+
+
+def scan_count(db: Database, certificate_id: str) -> int:
+    return db.execute(
+        "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = ?", [certificate_id]
+    ).fetchone()[0]
 
 
 def status(certificate: dict, now: datetime) -> str:

@@ -180,6 +180,7 @@ def show(certificate_id: str):
     return render_template(
         "certificates/show.html",
         scans=store.scans_for(db, certificate_id),
+        scan_total=store.scan_count(db, certificate_id),
         purposes=PURPOSE_LABELS,
         resident=entries.register_record(db, current_user.id_number),
         refresh_seconds=tokens.SCREEN_REFRESH,
@@ -248,7 +249,9 @@ def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
     try:
         db = get_db()
         outcome = tokens.verify(db, token, secret_keys(), now, clock.today().isoformat())
-        # Only a genuine token naming a known certificate has a holder to log for.
+        # Only a genuine token naming a known certificate has a holder to log for. A
+        # verification reads the holder's restrictions, so it is also an audited read of
+        # their record (shown in their "Who looked"), in the same transaction.
         if outcome.certificate is not None:
             with write_transaction(db):
                 store.record_scan(
@@ -257,6 +260,13 @@ def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
                     now.isoformat(timespec="seconds"),
                     outcome.reason,
                     tokens.browser_family(request.headers.get("User-Agent")),
+                )
+                audit.record(
+                    db,
+                    "anonymous",
+                    "certificate_verified",
+                    outcome.certificate["id_number"],
+                    {"certificate_id": outcome.certificate["id"], "outcome": outcome.reason},
                 )
     except sqlite3.Error:
         current_app.logger.exception("certificate verification could not read the database")

@@ -475,3 +475,23 @@ def test_a_resident_cannot_see_or_revoke_another_residents_certificate(app, clie
 
 def test_certificate_pages_need_a_resident(client):
     assert client.get("/certificates").status_code == 302
+
+
+def test_a_much_scanned_certificate_shows_the_latest_50_checks(app, client, auth):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate, kind=tokens.PRINT)
+    verifier = app.test_client()
+    for _ in range(55):
+        assert verdict_of(verifier, token) == "valid"
+    auth.login("clean")
+    page = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").get_data(as_text=True), "html.parser")
+    assert len(page.select("table.scan-log tbody tr")) == 50
+    assert "Showing the latest 50 of 55 checks" in page.get_text()
+
+
+def test_each_verification_shows_in_the_holders_access_log(app, client, auth):
+    certificate = issue_certificate(app)
+    assert verdict_of(app.test_client(), token_for(app, certificate, kind=tokens.PRINT)) == "valid"
+    auth.login("clean")
+    text = BeautifulSoup(client.get("/me/access").get_data(as_text=True), "html.parser").get_text()
+    assert "verified a certificate" in text
