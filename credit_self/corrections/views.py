@@ -177,6 +177,14 @@ def _detail_partial(correction_id: int, notice: str | None = None, errors: dict 
                            partial=True, notice=notice, errors=errors or {}, information=information)
 
 
+def _after_change(correction_id: int, message, category: str) -> Response | str:
+    """htmx: the refreshed detail with the message inside; otherwise PRG with a flash."""
+    if is_partial_request():
+        return _detail_partial(correction_id, notice=message)
+    flash(message, category)
+    return _see_other("corrections.detail", correction_id=correction_id)
+
+
 @bp.post("/corrections/<int:correction_id>/withdraw")
 @resident_required
 def withdraw(correction_id: int) -> Response | str:
@@ -187,10 +195,7 @@ def withdraw(correction_id: int) -> Response | str:
         message, category = _l("You withdrew your correction. The entry is no longer marked as under dispute."), "success"
     except data.AlreadyDecided:
         message, category = _l("This correction is already closed."), "warning"
-    if is_partial_request():
-        return _detail_partial(correction_id, notice=message)
-    flash(message, category)
-    return _see_other("corrections.detail", correction_id=correction_id)
+    return _after_change(correction_id, message, category)
 
 
 @bp.post("/corrections/<int:correction_id>/information")
@@ -210,10 +215,7 @@ def add_information(correction_id: int) -> Response | str:
         message, category = _l("Your information was added to the correction."), "success"
     except data.AlreadyDecided:
         message, category = _l("This correction is already closed."), "warning"
-    if is_partial_request():
-        return _detail_partial(correction_id, notice=message)
-    flash(message, category)
-    return _see_other("corrections.detail", correction_id=correction_id)
+    return _after_change(correction_id, message, category)
 
 
 @bp.get("/inbox")
