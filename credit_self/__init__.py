@@ -3,6 +3,7 @@
 `create_app()` wires configuration, extensions, blueprints, CLI commands and error pages.
 """
 import secrets
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,12 +19,12 @@ from flask import (
 )
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
-from flask_babel import lazy_gettext as _l
+from .i18n import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from jinja2 import StrictUndefined
+from jinja2 import Environment, StrictUndefined
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -50,6 +51,24 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+class CreditSelfApp(Flask):
+    """Flask, with one Jinja environment per language (see `i18n.environment_for`)."""
+
+    @cached_property
+    def base_jinja_env(self) -> Environment:
+        return self.create_jinja_environment()
+
+    @property
+    def jinja_env(self) -> Environment:  # type: ignore[override]
+        from . import i18n
+
+        return i18n.environment_for(self.base_jinja_env, self._language_environments)
+
+    @cached_property
+    def _language_environments(self) -> dict[str, Environment]:
+        return {}
+
+
 def select_locale() -> str:
     """The language cookie wins; otherwise the browser's Accept-Language."""
     from flask import current_app
@@ -63,7 +82,7 @@ def select_locale() -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory used by `flask --app app`, gunicorn and the tests."""
-    app = Flask(
+    app = CreditSelfApp(
         __name__,
         instance_path=str(INSTANCE_PATH),
         template_folder=str(PROJECT_ROOT / "templates"),

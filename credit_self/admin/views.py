@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from .. import clock

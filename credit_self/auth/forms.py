@@ -3,7 +3,7 @@
 Each function returns the cleaned values and an ordered dict of field id → message, in
 the order the fields appear, so the error summary lists problems top to bottom.
 """
-from flask_babel import gettext as _
+from ..i18n import gettext as _
 
 from .. import identity
 from ..identity import IdProblem

@@ -2,7 +2,7 @@
 the error summary and beside the field)."""
 from dataclasses import dataclass, field
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 from . import store
 

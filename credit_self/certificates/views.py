@@ -21,7 +21,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 

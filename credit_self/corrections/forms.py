@@ -2,7 +2,7 @@
 same in the error summary and beside the field."""
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 
 from .data import CATEGORIES, UPHOLD_ACTIONS
 

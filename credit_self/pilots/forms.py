@@ -1,7 +1,7 @@
 """Validation for the pilots forms (GOV.UK pattern: field id -> message, in page order)."""
 from datetime import date
 
-from flask_babel import gettext as _
+from ..i18n import gettext as _
 
 from ..auth.forms import validate_id_field
 from . import data

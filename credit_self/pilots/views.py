@@ -8,8 +8,8 @@ import click
 from flask.cli import with_appcontext
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, url_for)
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from ..i18n import gettext as _
+from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, navigation

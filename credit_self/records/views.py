@@ -1,6 +1,6 @@
 """My record: every list entry about the signed-in resident and what it means."""
 from flask import Blueprint, current_app, render_template, request
-from flask_babel import lazy_gettext as _l
+from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, limiter, navigation

@@ -5,6 +5,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from credit_self.i18n_catalogs import catalogs, extract
+from credit_self.config import PROJECT_ROOT
 
 # Catalogs whose sources contain at least one translatable string.
 CATALOGS = [c for c in catalogs() if any(True for _ in extract(c))]
@@ -76,3 +77,62 @@ def test_dates_follow_the_locale(client, auth, db):
     assert f"{day} {months[month - 1]} {year}" in english
     client.set_cookie("lang", "zh_CN")
     assert f"{year}年{month}月{day}日" in client.get("/me").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- compiled translations
+# Literal _("...") calls are translated when a language's templates compile (see
+# credit_self/i18n.py). These tests hold that to the runtime gettext it replaces.
+
+TEMPLATE_LITERALS = sorted({
+    literal
+    for path in (PROJECT_ROOT / "templates").rglob("*.html")
+    for literal in re.findall(r"""\b_\(("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\)""", path.read_text())
+})
+
+
+def _render_both(app, language: str, source: str, **context) -> tuple[str, str]:
+    """Render `source` with runtime gettext (the app's base environment) and with the
+    language's compiled environment, inside one request in that language."""
+    with app.test_request_context(headers={"Accept-Language": language}):
+        runtime = app.base_jinja_env.from_string(source).render(**context)
+        compiled = app.jinja_env.from_string(source).render(**context)
+    return runtime, compiled
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_every_template_literal_renders_as_runtime_gettext_would(app, language):
+    assert len(TEMPLATE_LITERALS) > 300  # the pattern still finds the templates' strings
+    # Each literal exactly as written in the template, quotes included.
+    source = "\n".join("{{ _(%s) }}" % literal for literal in TEMPLATE_LITERALS)
+    runtime, compiled = _render_both(app, language, source)
+    assert compiled == runtime
+    if language == "zh-CN":
+        assert "退出" in compiled  # "Sign out"
+
+
+def test_literals_become_constant_text_not_calls(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        code = app.jinja_env.compile('{{ _("Sign out") }}', raw=True)
+        expected = app.jinja_env.translations.ugettext("Sign out")
+    assert expected != "Sign out"
+    assert "yield '%s'" % expected in code  # written out as constant text
+    assert "resolve('_')" not in code and "context.call" not in code
+
+
+@pytest.mark.parametrize("language, expected", [("en", "3 days"), ("zh-CN", "3 天")])
+def test_calls_with_values_still_translate_at_runtime(app, language, expected):
+    runtime, compiled = _render_both(
+        app, language,
+        '{{ _("Until %(date)s", date=d) }}|{{ ngettext("%(num)d day", "%(num)d days", 3) }}',
+        d="x&y",
+    )
+    assert compiled == runtime
+    assert compiled.endswith(expected)
+    assert "x&amp;y" in compiled  # values are still escaped
+
+
+def test_languages_never_share_compiled_pages(client):
+    """Alternate languages on one app: each page comes out in the language asked for."""
+    for language, heading in [("zh-CN", "登录"), ("en", "Sign in"), ("zh-CN", "登录"), ("en", "Sign in")]:
+        html = client.get("/login", headers={"Accept-Language": language}).get_data(as_text=True)
+        assert "<h1" in html and heading in html.split("<h1", 1)[1].split("</h1>", 1)[0]
