@@ -112,6 +112,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     i18n.install(app)
     limiter.init_app(app)
+    _limit_only_decorated_routes(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Sign in to see your record.")
@@ -122,6 +123,21 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     register_template_helpers(app)
     return app
+
+
+def _limit_only_decorated_routes(app: Flask) -> None:
+    """Skip Flask-Limiter's check before every request.
+
+    Limits here are only ever set with decorators on the routes that need them (sign-in,
+    activation, verification), and each decorator checks its own limit. With no default
+    or application-wide limits configured, the app-wide check only walks empty lists,
+    yet it runs on every page.
+    """
+    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+        return
+    checks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in checks:
+        checks.remove(limiter._check_request_limit)
 
 
 def register_blueprints(app: Flask) -> None:

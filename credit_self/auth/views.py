@@ -5,6 +5,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -14,6 +15,7 @@ from flask import (
 from flask_babel import format_datetime
 from ..i18n import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from .. import audit, clock, identity, limiter, login_manager
@@ -123,9 +125,7 @@ def set_password() -> Response | str:
                 session.pop(ACTIVATION_KEY, None)
                 flash(_("An account already exists for this ID number. Sign in instead"), "error")
                 return redirect(url_for("auth.login"), code=303)
-            # A fresh session on every sign-in: nothing from before carries over.
-            session.clear()
-            login_user(account)
+            _start_session(account)
             flash(_("Your account is active. This is everything the lists hold about you."), "success")
             return redirect(url_for("records.my_record"), code=303)
     return render_template(
@@ -135,6 +135,16 @@ def set_password() -> Response | str:
         errors=errors,
         min_length=current_app.config["MIN_PASSWORD_LENGTH"],
     )
+
+
+def _start_session(account) -> None:
+    """A fresh session on every sign-in: nothing from before carries over, and the
+    session gets its own CSRF secret now rather than rewriting the cookie on the first
+    page that shows a form (every page does: the sign-out button)."""
+    session.clear()
+    g.pop("csrf_token", None)
+    login_user(account)
+    generate_csrf()
 
 
 def _sign_in_form(
@@ -162,8 +172,7 @@ def _sign_in_form(
             account = result.account
             if account is not None:
                 next_url = _safe_next(request.args.get("next"), default_next)
-                session.clear()
-                login_user(account)
+                _start_session(account)
                 return redirect(next_url, code=303)
             if result.locked_until is not None:
                 minutes = max(1, int((result.locked_until - clock.now()).total_seconds() // 60) + 1)

@@ -84,6 +84,25 @@ def test_post_with_token_from_the_form_works(csrf_client):
     assert response.status_code == 303
 
 
+def test_signing_in_starts_a_new_csrf_secret(csrf_client):
+    """A token seen before sign-in (e.g. planted by someone else) is useless after it;
+    the new session carries its secret from the start, so pages do not rewrite it."""
+    import re
+
+    page = csrf_client.get("/login").get_data(as_text=True)
+    before = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    p = persona("clean")
+    response = csrf_client.post(
+        "/login", data={"csrf_token": before, "id_number": p["id_number"], "password": p["password"]}
+    )
+    assert response.status_code == 303
+    first_page = csrf_client.get("/me")
+    assert "Set-Cookie" not in first_page.headers
+    assert csrf_client.post("/logout", data={"csrf_token": before}).status_code == 400
+    after = re.search(r'name="csrf_token" value="([^"]+)"', first_page.get_data(as_text=True)).group(1)
+    assert csrf_client.post("/logout", data={"csrf_token": after}).status_code == 303
+
+
 def test_undefined_template_variables_raise(app):
     with app.test_request_context():
         with pytest.raises(jinja2.UndefinedError):
