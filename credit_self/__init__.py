@@ -17,6 +17,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.globals import _cv_request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from .i18n import lazy_gettext as _l
@@ -37,6 +38,7 @@ babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
 LANGUAGE_COOKIE = "lang"
+URL_CACHE_SIZE = 4096
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文"}
 
 
@@ -62,11 +64,48 @@ class CreditSelfApp(Flask):
     def jinja_env(self) -> Environment:  # type: ignore[override]
         from . import i18n
 
-        return i18n.environment_for(self.base_jinja_env, self._language_environments)
+        return i18n.environment_for(
+            self.base_jinja_env,
+            self._language_environments,
+            self.extensions.get("language_filters", ()),
+        )
 
     @cached_property
     def _language_environments(self) -> dict[str, Environment]:
         return {}
+
+    @cached_property
+    def _url_cache(self) -> dict[tuple, str]:
+        return {}
+
+    def url_for(self, /, endpoint: str, *, _anchor: str | None = None,
+                _method: str | None = None, _scheme: str | None = None,
+                _external: bool | None = None, **values: Any) -> str:
+        """Flask's url_for, remembered for relative links built from plain arguments.
+
+        Such a URL depends only on the script root, the endpoint and the arguments (the
+        URL map is fixed once the app runs, and there are no url_defaults), and a page
+        builds a dozen of them (static files, navigation, forms).
+        """
+        request_context = _cv_request.get(None)
+        if (
+            request_context is None
+            or _external or _scheme is not None
+            or endpoint[:1] == "."
+            or self.url_default_functions
+            or not all(type(value) in (str, int) for value in values.values())
+        ):
+            return super().url_for(endpoint, _anchor=_anchor, _method=_method,
+                                   _scheme=_scheme, _external=_external, **values)
+        key = (request_context.request.script_root, endpoint, _anchor, _method,
+               *sorted(values.items()))
+        url = self._url_cache.get(key)
+        if url is None:
+            url = super().url_for(endpoint, _anchor=_anchor, _method=_method, **values)
+            if len(self._url_cache) >= URL_CACHE_SIZE:
+                self._url_cache.clear()
+            self._url_cache[key] = url
+        return url
 
 
 def select_locale() -> str:

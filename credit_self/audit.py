@@ -53,21 +53,30 @@ def record(
     """
     if isinstance(detail, dict):
         detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    if db.conn.in_transaction:  # part of the caller's unit of work: one commit for both
+        return _append(db, actor, action, subject, detail)
     with write_transaction(db):
-        last = db.execute(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        row = {
-            "seq": (last[0] + 1) if last else 1,
-            "at": clock.iso_now(),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": detail,
-            "prev_hash": last[1] if last else GENESIS,
-        }
-        row["hash"] = _row_hash(row)
-        db.table("audit_log").insert(row)
+        return _append(db, actor, action, subject, detail)
+
+
+def _append(db: Database, actor: str, action: str, subject: str | None,
+            detail: str | None) -> int:
+    last = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    row = {
+        "seq": (last[0] + 1) if last else 1,
+        "at": clock.iso_now(),
+        "actor": actor,
+        "action": action,
+        "subject": subject,
+        "detail": detail,
+        "prev_hash": last[1] if last else GENESIS,
+    }
+    row["hash"] = _row_hash(row)
+    db.execute(
+        """INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
+           VALUES (:seq, :at, :actor, :action, :subject, :detail, :prev_hash, :hash)""",
+        row,
+    )
     return row["seq"]
 
 

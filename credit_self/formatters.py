@@ -1,10 +1,9 @@
 """Jinja filters: every date and number on a page is formatted through these."""
-from datetime import date, datetime
-from functools import lru_cache
+from datetime import date, datetime, timezone
+from functools import lru_cache, partial
 
 from babel import dates as babel_dates
 from flask import Flask
-from flask_babel import format_datetime, format_time
 
 from . import clock, i18n, identity
 
@@ -23,9 +22,13 @@ def _as_datetime(value: datetime | str) -> datetime:
 
 def date_long(value: date | str | None) -> str:
     """'1 January 2026' in English, '2026年1月1日' in Chinese."""
+    return _date_long(value, i18n.is_chinese())
+
+
+def _date_long(value: date | str | None, chinese: bool) -> str:
     if value is None:
         return ""
-    return _format_day(_as_date(value), i18n.is_chinese())
+    return _format_day(_as_date(value), chinese)
 
 
 @lru_cache(maxsize=4096)
@@ -38,17 +41,39 @@ def _format_day(day: date, chinese: bool) -> str:
 
 
 def datetime_long(value: datetime | str | None) -> str:
-    """Date and time in the reader's locale, shown in China Standard Time."""
+    """Date and time in the reader's locale, shown in China Standard Time.
+
+    The same text as flask-babel's format_datetime with "d MMMM y, HH:mm" (English)
+    and "medium" (Chinese: y年M月d日 HH:mm:ss), built from the cached date so a page
+    of timestamps does not run Babel's pattern formatter for each one.
+    """
+    return _datetime_long(value, i18n.is_chinese())
+
+
+def _datetime_long(value: datetime | str | None, chinese: bool) -> str:
     if value is None:
         return ""
-    moment = _as_datetime(value)
-    if not i18n.is_chinese():
-        return format_datetime(moment, "d MMMM y, HH:mm")
-    return format_datetime(moment, "medium")
+    moment = _in_china_time(value)
+    if not chinese:
+        return f"{_format_day(moment.date(), False)}, {moment:%H:%M}"
+    return f"{_medium_day_zh(moment.date())} {moment:%H:%M:%S}"
 
 
 def time_of_day(value: datetime | str) -> str:
-    return format_time(_as_datetime(value), "HH:mm:ss")
+    """HH:MM:SS in China Standard Time."""
+    return f"{_in_china_time(value):%H:%M:%S}"
+
+
+def _in_china_time(value: datetime | str) -> datetime:
+    moment = _as_datetime(value)
+    if moment.tzinfo is None:  # as flask-babel does: naive means UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(clock.LOCAL_TZ)
+
+
+@lru_cache(maxsize=1024)
+def _medium_day_zh(day: date) -> str:
+    return babel_dates.format_date(day, "medium", locale="zh_Hans_CN")
 
 
 def days_from_today(value: date | str) -> int:
@@ -64,10 +89,25 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localized)
     app.add_template_filter(identity.mask_id, "mask_id")
     app.add_template_filter(identity.mask_name, "mask_name")
+    app.extensions.setdefault("language_filters", []).append(language_filters)
 
 
 def localized(row: dict, field: str) -> str:
     """Pick `<field>_zh` or `<field>_en` for the reader's language, falling back to
     the other when a department supplied only one."""
-    first, second = ("zh", "en") if i18n.is_chinese() else ("en", "zh")
+    return _localized(row, field, i18n.is_chinese())
+
+
+def _localized(row: dict, field: str, chinese: bool) -> str:
+    first, second = ("zh", "en") if chinese else ("en", "zh")
     return row.get(f"{field}_{first}") or row.get(f"{field}_{second}") or ""
+
+
+def language_filters(chinese: bool) -> dict:
+    """The language-dependent filters with the language fixed, for one language's Jinja
+    environment (see i18n.environment_for): no locale look-up per call."""
+    return {
+        "date_long": partial(_date_long, chinese=chinese),
+        "datetime_long": partial(_datetime_long, chinese=chinese),
+        "localized": partial(_localized, chinese=chinese),
+    }

@@ -136,3 +136,29 @@ def test_languages_never_share_compiled_pages(client):
     for language, heading in [("zh-CN", "登录"), ("en", "Sign in"), ("zh-CN", "登录"), ("en", "Sign in")]:
         html = client.get("/login", headers={"Accept-Language": language}).get_data(as_text=True)
         assert "<h1" in html and heading in html.split("<h1", 1)[1].split("</h1>", 1)[0]
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_timestamps_read_exactly_as_babel_would_write_them(app, language):
+    """datetime_long and time_of_day build their text from cached parts; they must match
+    flask-babel's format_datetime / format_time in China Standard Time, for aware,
+    naive (UTC) and ISO-string inputs."""
+    import random
+    from datetime import datetime, timedelta, timezone
+
+    from flask_babel import format_datetime, format_time
+
+    from credit_self import formatters
+
+    rng = random.Random(7)
+    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
+    moments = [start + timedelta(seconds=rng.randrange(10**9)) for _ in range(150)]
+    inputs = moments + [m.replace(tzinfo=None) for m in moments[:50]] + [
+        m.astimezone(timezone(timedelta(hours=-5))).isoformat() for m in moments[:50]
+    ]
+    with app.test_request_context(headers={"Accept-Language": language}):
+        for value in inputs:
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+            pattern = "d MMMM y, HH:mm" if language == "en" else "medium"
+            assert formatters.datetime_long(value) == format_datetime(moment, pattern)
+            assert formatters.time_of_day(value) == format_time(moment, "HH:mm:ss")

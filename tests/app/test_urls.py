@@ -1,0 +1,33 @@
+"""Links: the app remembers relative URLs it has built (see CreditSelfApp.url_for).
+A remembered URL must always be the one Flask would build for that request."""
+from flask import Flask, url_for
+
+
+def _flask_url(app, endpoint, **values):
+    return Flask.url_for(app, endpoint, **values)
+
+
+def test_remembered_urls_match_flask_under_any_mount_point(app):
+    cases = [
+        ("static", {"filename": "css/app.css"}),
+        ("records.my_record", {}),
+        ("records.entry_detail", {"entry_id": 7}),
+        ("set_language", {"code": "zh_CN", "next": "/me?x=1&y=ä"}),
+        ("pilots.opt_out", {"code": "rongcheng"}),
+    ]
+    for base_url in ("http://localhost/", "http://localhost/sub/", "https://example.org/other/"):
+        for _ in range(2):  # the second round is served from memory
+            with app.test_request_context("/", base_url=base_url):
+                for endpoint, values in cases:
+                    assert url_for(endpoint, **values) == _flask_url(app, endpoint, **values)
+    with app.test_request_context("/", base_url="http://localhost/sub/"):
+        assert url_for("static", filename="css/app.css") == "/sub/static/css/app.css"
+        assert url_for("records.my_record", _external=True) == "http://localhost/sub/me"
+
+
+def test_anchors_and_methods_are_part_of_the_remembered_url(app):
+    with app.test_request_context("/"):
+        plain = url_for("records.my_record")
+        anchored = url_for("records.my_record", _anchor="entry-3")
+        assert plain == "/me" and anchored == "/me#entry-3"
+        assert url_for("records.my_record") == "/me"
