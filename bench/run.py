@@ -47,6 +47,11 @@ HOST = "127.0.0.1"  # benchmark traffic never leaves this machine
 # The venv's own interpreter: `-m flask` and `-m gunicorn` run the venv's copies.
 PYTHON = sys.executable
 SESSION_COOKIE = "credit_self_session"
+# Every request (sign-in, checks and wrk's load) sends the same User-Agent, as one
+# browser does. Flask-Login's session protection ties a session to its address and
+# agent; a different agent under load would mark the session non-fresh and rewrite its
+# cookie on every request, which no real visitor triggers.
+USER_AGENT = "credit-self-bench/1 (wrk)"
 # Baseline runs further apart than this (max-min over median) mean a busy machine.
 NOISY_SPREAD = 0.15
 
@@ -182,7 +187,9 @@ class Client:
     def request(self, path: str, data: dict[str, str] | None = None,
                 headers: dict[str, str] | None = None) -> Reply:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        req = urllib.request.Request(self.base_url + path, data=body, headers=headers or {})
+        req = urllib.request.Request(
+            self.base_url + path, data=body, headers={"User-Agent": USER_AGENT, **(headers or {})}
+        )
         try:
             with self.opener.open(req, timeout=15) as resp:
                 return Reply(resp.status, resp.headers, resp.read().decode("utf-8", "replace"))
@@ -398,7 +405,7 @@ def run_wrk(wrk: str, url: str, args: argparse.Namespace, duration: float,
             cookie: str | None) -> dict[str, Any]:
     cmd = [
         wrk, f"-t{min(args.threads, args.connections)}", f"-c{args.connections}",
-        f"-d{duration:g}s", "--latency", "--timeout", "5s",
+        f"-d{duration:g}s", "--latency", "--timeout", "5s", "-H", f"User-Agent: {USER_AGENT}",
     ]
     if cookie:
         cmd += ["-H", f"Cookie: {SESSION_COOKIE}={cookie}"]

@@ -8,6 +8,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from . import ratelimit
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
 
@@ -74,7 +76,7 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # Per-address rate limits (Flask-Limiter; in-memory storage by default).
         "RATELIMIT_ENABLED": os.environ.get("CREDIT_SELF_RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_STORAGE_URI": os.environ.get(
-            "CREDIT_SELF_RATELIMIT_STORAGE", "memory://"
+            "CREDIT_SELF_RATELIMIT_STORAGE", ratelimit.DEFAULT_STORAGE_URI
         ),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": "20 per minute;200 per day",

@@ -16,7 +16,10 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def vary_on_htmx(response: Response) -> Response:
         # One URL can answer with a fragment or a full page: caches must keep them apart.
-        response.vary.add("HX-Request")
+        if "Vary" in response.headers:
+            response.vary.add("HX-Request")
+        else:  # the usual case, without parsing and rewriting a header set
+            response.headers.add("Vary", "HX-Request")
         return response
 
 

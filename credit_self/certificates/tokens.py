@@ -38,12 +38,15 @@ VERDICT_NOT_VALID = "not_valid"
 VERDICT_UNAVAILABLE = "unavailable"
 
 
-def _signer_for(now: datetime) -> type[TimestampSigner]:
-    class ServerClockSigner(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(now.timestamp())
+class ServerClockSigner(TimestampSigner):
+    """Signs and checks ages on the server's clock: the `now` it is given."""
 
-    return ServerClockSigner
+    def __init__(self, *args, now: datetime, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._timestamp = int(now.timestamp())
+
+    def get_timestamp(self) -> int:
+        return self._timestamp
 
 
 def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
@@ -52,8 +55,8 @@ def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(
         list(reversed(secret_keys)),
         salt=SALT,
-        signer=_signer_for(now),
-        signer_kwargs={"digest_method": hashlib.sha256},
+        signer=ServerClockSigner,
+        signer_kwargs={"digest_method": hashlib.sha256, "now": now},
     )
 
 

@@ -153,11 +153,11 @@ def test_token_with_another_salt_is_not_valid(app, client):
     certificate = issue_certificate(app)
     import hashlib
 
-    from credit_self.certificates.tokens import _signer_for
+    from credit_self.certificates.tokens import ServerClockSigner
 
     other = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="other-salt",
-                                   signer=_signer_for(T0),
-                                   signer_kwargs={"digest_method": hashlib.sha256})
+                                   signer=ServerClockSigner,
+                                   signer_kwargs={"digest_method": hashlib.sha256, "now": T0})
     assert verdict_of(client, other.dumps({"c": certificate["id"], "k": "s"})) == "not_valid"
 
 
@@ -294,6 +294,7 @@ def test_verification_is_rate_limited_per_address(db_path):
     limited = client.get("/api/v1/verify/junk")
     assert limited.status_code == 429
     assert limited.json["error"] == "rate_limited"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60  # when the minute's window ends
     page = client.get("/v/junk")
     assert page.status_code == 429
     assert "Too many checks" in page.get_data(as_text=True)

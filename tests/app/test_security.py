@@ -8,9 +8,15 @@ from tests.conftest import persona
 PAGES = ["/", "/login", "/activate"]
 
 
-@pytest.mark.parametrize("path", PAGES + ["/does-not-exist"])
+@pytest.mark.parametrize("path", PAGES + [
+    "/does-not-exist", "/me", "/v/not-a-token", "/api/v1/verify/x", "/api/v1/openapi.json",
+])
 def test_security_headers_on_every_response(client, path):
     response = client.get(path)
+    for name in ("Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
+                 "X-Content-Type-Options", "Cache-Control", "Permissions-Policy",
+                 "Cross-Origin-Opener-Policy"):
+        assert len(response.headers.getlist(name)) == 1, f"{name} sent {response.headers.getlist(name)}"
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self' 'nonce-" in csp and "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
