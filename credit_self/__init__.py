@@ -3,11 +3,12 @@
 `create_app()` wires configuration, extensions, blueprints, CLI commands and error pages.
 """
 import secrets
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from babel import Locale
 from flask import (
     Flask,
     Response,
@@ -26,7 +27,9 @@ from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import Environment, StrictUndefined
+from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
+from werkzeug.http import parse_accept_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
@@ -108,15 +111,29 @@ class CreditSelfApp(Flask):
         return url
 
 
-def select_locale() -> str:
+def select_locale() -> Locale:
     """The language cookie wins; otherwise the browser's Accept-Language."""
     from flask import current_app
 
     languages = current_app.config["LANGUAGES"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in languages:
-        return chosen
-    return request.accept_languages.best_match(languages) or languages[0]
+    if chosen not in languages:
+        chosen = _best_language(request.headers.get("Accept-Language", ""), tuple(languages))
+    return _parsed_locale(chosen)
+
+
+@lru_cache(maxsize=512)
+def _best_language(accept_language: str, languages: tuple[str, ...]) -> str:
+    # Browsers send a handful of distinct headers; parsing and matching each is ~70 calls.
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return accepted.best_match(languages) or languages[0]
+
+
+@lru_cache(maxsize=16)
+def _parsed_locale(code: str) -> Locale:
+    # flask-babel parses what the selector returns on every request; a Locale passes
+    # through as it is.
+    return Locale.parse(code)
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -71,13 +71,14 @@ _GETTEXT_NAMES = ("_", "gettext")
 
 
 class CompiledTranslations(Extension):
-    """Replace `_("literal")` with its translation while a template is compiled.
+    """Replace `_("literal")` (with or without `name=value` arguments) with its
+    translation while a template is compiled.
 
     Active only in an environment that carries `translations` (the per-language
     overlays); the app's own environment keeps runtime calls. The replacement is the
-    translated literal piped through `safe`, which Jinja folds into a constant: exactly
-    what newstyle gettext returns at runtime in an autoescaped template
-    (`Markup(translation) % {}`).
+    translated literal piped through `safe`, which Jinja folds into a constant, then
+    formatted with the values when there are any: exactly what newstyle gettext returns
+    at runtime in an autoescaped template (`Markup(translation) % variables`).
     """
 
     def filter_stream(self, stream: TokenStream) -> Iterable[Token]:
@@ -91,31 +92,77 @@ class CompiledTranslations(Extension):
         out: list[Token] = []
         i = 0
         while i < len(tokens):
-            token = tokens[i]
-            window = tokens[i:i + 4]
-            if (
-                len(window) == 4
-                and token.type == "name" and token.value in _GETTEXT_NAMES
-                and (not out or out[-1].type != "dot")
-                and window[1].type == "lparen"
-                and window[2].type == "string"
-                and window[3].type == "rparen"
-            ):
-                translated = _translate_literal(catalog, window[2].value)
-                if translated is not None:
-                    line = token.lineno
-                    out += [
-                        Token(line, "lparen", "("),
-                        Token(line, "string", translated),
-                        Token(line, "pipe", "|"),
-                        Token(line, "name", "safe"),
-                        Token(line, "rparen", ")"),
-                    ]
-                    i += 4
-                    continue
-            out.append(token)
+            replacement = _compiled_call(catalog, tokens, i, out[-1] if out else None)
+            if replacement is not None:
+                emitted, i = replacement
+                out += emitted
+                continue
+            out.append(tokens[i])
             i += 1
         return out
+
+
+def _compiled_call(catalog: Translations, tokens: list[Token], i: int,
+                   previous: Token | None) -> tuple[list[Token], int] | None:
+    """Tokens for `_("literal")` or `_("literal", name=expr, ...)` starting at i, and
+    the index after the call; None when the call is anything else.
+
+    `_("x %(n)s", n=v)` becomes `("translated"|safe) % {"n": (v)}`: Markup's `%`
+    escapes the values, exactly as newstyle gettext's `Markup(rv) % variables` does.
+    """
+    token = tokens[i]
+    if not (
+        token.type == "name" and token.value in _GETTEXT_NAMES
+        and (previous is None or previous.type != "dot")
+        and i + 3 < len(tokens)
+        and tokens[i + 1].type == "lparen" and tokens[i + 2].type == "string"
+        and tokens[i + 3].type in ("rparen", "comma")
+    ):
+        return None
+    line = token.lineno
+    literal = tokens[i + 2].value
+    j = i + 3
+    arguments: list[tuple[str, list[Token]]] = []
+    while tokens[j].type == "comma":
+        # name = expression, up to the next comma or the closing parenthesis at depth 0
+        if not (tokens[j + 1].type == "name" and tokens[j + 2].type == "assign"):
+            return None
+        name, j, depth, expression = tokens[j + 1].value, j + 3, 0, []
+        while depth or tokens[j].type not in ("comma", "rparen"):
+            if tokens[j].type in ("lparen", "lbracket", "lbrace"):
+                depth += 1
+            elif tokens[j].type in ("rparen", "rbracket", "rbrace"):
+                depth -= 1
+            if tokens[j].type == "eof":
+                return None
+            expression.append(tokens[j])
+            j += 1
+        if not expression:
+            return None
+        arguments.append((name, expression))
+    if arguments:
+        translation = catalog.ugettext(literal)
+    else:
+        translation = _translate_literal(catalog, literal)
+        if translation is None:
+            return None
+    emitted = [
+        Token(line, "lparen", "("),
+        Token(line, "string", translation),
+        Token(line, "pipe", "|"),
+        Token(line, "name", "safe"),
+        Token(line, "rparen", ")"),
+    ]
+    if arguments:
+        emitted += [Token(line, "mod", "%"), Token(line, "lbrace", "{")]
+        for index, (name, expression) in enumerate(arguments):
+            if index:
+                emitted.append(Token(line, "comma", ","))
+            emitted += [Token(line, "string", name), Token(line, "colon", ":"),
+                        Token(line, "lparen", "("), *expression, Token(line, "rparen", ")")]
+        emitted.append(Token(line, "rbrace", "}"))
+        emitted = [Token(line, "lparen", "("), *emitted, Token(line, "rparen", ")")]
+    return emitted, j + 1
 
 
 def _translate_literal(catalog: Translations, literal: str) -> str | None:

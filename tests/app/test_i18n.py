@@ -119,16 +119,27 @@ def test_literals_become_constant_text_not_calls(app):
     assert "resolve('_')" not in code and "context.call" not in code
 
 
-@pytest.mark.parametrize("language, expected", [("en", "3 days"), ("zh-CN", "3 天")])
-def test_calls_with_values_still_translate_at_runtime(app, language, expected):
-    runtime, compiled = _render_both(
-        app, language,
-        '{{ _("Until %(date)s", date=d) }}|{{ ngettext("%(num)d day", "%(num)d days", 3) }}',
-        d="x&y",
-    )
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+@pytest.mark.parametrize("source", [
+    '{{ _("Until %(date)s", date=d) }}',
+    '{{ _("as of %(date)s", date=d|upper) }}',
+    '{{ _("From %(first)s to %(last)s", first=(d ~ ")"), last=[d, d]|join(",")) }}',
+    '<a title="{{ _("Ends %(day)s", day=d) }}">{{ _("100%% sure: %(x)s", x={"k": d}["k"]) }}</a>',
+    '{{ ngettext("%(num)d day", "%(num)d days", 3) }}',
+])
+def test_calls_with_values_translate_as_runtime_gettext_would(app, language, source):
+    runtime, compiled = _render_both(app, language, source, d="x&<y>")
     assert compiled == runtime
-    assert compiled.endswith(expected)
-    assert "x&amp;y" in compiled  # values are still escaped
+    assert "x&amp;&lt;y&gt;" in compiled or "X&amp;&lt;Y&gt;" in compiled or "days" in compiled or "天" in compiled
+
+
+def test_values_are_still_escaped_and_translated(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        html = app.jinja_env.from_string(
+            '{{ _("as of %(date)s", date=d) }}').render(d="<b>")
+        expected = app.jinja_env.translations.ugettext("as of %(date)s")
+    assert expected != "as of %(date)s"
+    assert html == expected.replace("%(date)s", "&lt;b&gt;")
 
 
 def test_languages_never_share_compiled_pages(client):
