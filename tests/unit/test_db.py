@@ -56,3 +56,20 @@ def test_an_error_inside_rolls_everything_back(path):
             db.execute("INSERT INTO t VALUES (1)")
             1 / 0
     assert _count(path) == 0
+
+
+def test_reads_give_the_same_rows_as_sqlite_utils(path):
+    db = database.connect(path)
+    db.execute("INSERT INTO t VALUES (1), (2)")
+    sql = "SELECT n, n AS n, n * 10 AS tens FROM t ORDER BY n"
+    assert list(db.query(sql)) == list(database.Database.query(db, sql))
+    assert list(db.query("  with x AS (SELECT 5 AS n) SELECT n FROM x")) == [{"n": 5}]
+
+
+def test_a_write_sent_as_a_read_is_still_refused_and_undone(path):
+    db = database.connect(path)
+    with pytest.raises(ValueError):
+        list(db.query("UPDATE t SET n = 3"))
+    with pytest.raises(ValueError):
+        db.query("DELETE FROM t")
+    assert not db.conn.in_transaction
