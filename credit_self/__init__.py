@@ -336,13 +336,13 @@ def register_error_pages(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from . import navigation
+    from . import i18n, navigation
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
         locale = str(get_locale() or "en")
         return {
-            "resident_nav": navigation.items(),
+            "resident_nav": navigation.links(i18n.language()),
             "csp_nonce": g.get("csp_nonce", ""),
             "current_language": locale,
             "language_names": LANGUAGE_NAMES,

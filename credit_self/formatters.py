@@ -22,10 +22,10 @@ def _as_datetime(value: datetime | str) -> datetime:
 
 def date_long(value: date | str | None) -> str:
     """'1 January 2026' in English, '2026年1月1日' in Chinese."""
-    return _date_long(value, i18n.is_chinese())
+    return date_long_in(value, i18n.is_chinese())
 
 
-def _date_long(value: date | str | None, chinese: bool) -> str:
+def date_long_in(value: date | str | None, chinese: bool) -> str:
     if value is None:
         return ""
     return _format_day(_as_date(value), chinese)
@@ -103,11 +103,12 @@ def _localized(row: dict, field: str, chinese: bool) -> str:
     return row.get(f"{field}_{first}") or row.get(f"{field}_{second}") or ""
 
 
-def language_filters(chinese: bool) -> dict:
+def language_filters(language: i18n.Language) -> dict:
     """The language-dependent filters with the language fixed, for one language's Jinja
     environment (see i18n.environment_for): no locale look-up per call."""
+    chinese = language.chinese
     return {
-        "date_long": partial(_date_long, chinese=chinese),
+        "date_long": partial(date_long_in, chinese=chinese),
         "datetime_long": partial(_datetime_long, chinese=chinese),
         "localized": partial(_localized, chinese=chinese),
     }

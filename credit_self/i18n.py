@@ -14,11 +14,14 @@ Two costs are removed here, with results identical to flask-babel's:
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from babel import Locale
 from babel.support import Translations
-from flask import Flask, g, has_app_context, has_request_context
+from flask import Flask, has_request_context
+from flask.globals import _cv_app
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import Environment
@@ -27,26 +30,40 @@ from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup
 
 
+def _request_globals():
+    """This request's `g` without going through the LocalProxy (pages call the helpers
+    below dozens of times), or None outside an app context."""
+    context = _cv_app.get(None)
+    return context.g if context is not None else None
+
+
 def translations() -> Translations:
-    if not has_app_context():
+    globals_ = _request_globals()
+    if globals_ is None:
         return get_translations()  # no app: flask-babel's untranslated fallback
-    cached = g.get("_translations")
+    cached = getattr(globals_, "_translations", None)
     if cached is None:
-        cached = g._translations = get_translations()
+        cached = globals_._translations = get_translations()
     return cached
 
 
 def locale() -> Locale | None:
-    if "_locale" not in g:
-        g._locale = get_locale()
-    return g._locale
+    globals_ = _request_globals()
+    if globals_ is None:
+        return None
+    if "_locale" not in globals_:
+        globals_._locale = get_locale()
+    return globals_._locale
 
 
 def is_chinese() -> bool:
-    chinese = g.get("_is_chinese")
+    globals_ = _request_globals()
+    chinese = getattr(globals_, "_is_chinese", None)
     if chinese is None:
         current = locale()
-        chinese = g._is_chinese = current is not None and current.language == "zh"
+        chinese = current is not None and current.language == "zh"
+        if globals_ is not None:
+            globals_._is_chinese = chinese
     return chinese
 
 
@@ -58,6 +75,41 @@ def gettext(string: str, **variables) -> str:
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
     variables.setdefault("num", num)
     return translations().ungettext(singular, plural, num) % variables
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language's catalog, for things computed once per language rather than per
+    call: the language-bound template filters (see `environment_for`)."""
+
+    code: str
+    chinese: bool
+    catalog: Translations
+
+    def gettext(self, string: str, **variables) -> str:
+        text = self.catalog.ugettext(string)
+        return text % variables if variables else text
+
+    def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
+        variables.setdefault("num", num)
+        return self.catalog.ungettext(singular, plural, num) % variables
+
+
+def language() -> Language:
+    """The current request's language."""
+    current = locale()
+    return _language(str(current) if current is not None else "", is_chinese(), translations())
+
+
+@lru_cache(maxsize=16)
+def _language(code: str, chinese: bool, catalog: Translations) -> Language:
+    return Language(code, chinese, catalog)
+
+
+def N_(string: str) -> str:
+    """Mark a string for translation without translating it (gettext_noop): for tables
+    of words translated later, once per language."""
+    return string
 
 
 def lazy_gettext(string: str, **variables) -> LazyString:
@@ -173,7 +225,7 @@ def _translate_literal(catalog: Translations, literal: str) -> str | None:
 
 
 def environment_for(base: Environment, cache: dict[str, Environment],
-                    language_filters: Iterable[Callable[[bool], dict]] = ()) -> Environment:
+                    language_filters: Iterable[Callable[[Language], dict]] = ()) -> Environment:
     """The Jinja environment for the current request's language (created on first use).
 
     Each has its own compiled templates and, from `language_filters`, filters with the
@@ -181,19 +233,17 @@ def environment_for(base: Environment, cache: dict[str, Environment],
     """
     if not has_request_context():
         return base
-    current = locale()
-    key = str(current) if current is not None else ""
-    env = cache.get(key)
+    current = language()
+    env = cache.get(current.code)
     if env is None:
         # A fresh template cache: templates compiled for another language (or none)
         # must never be shared.
         env = base.overlay(cache_size=400)
-        env.translations = translations()
-        chinese = current is not None and current.language == "zh"
+        env.translations = current.catalog
         env.filters = dict(base.filters)
         for make_filters in language_filters:
-            env.filters.update(make_filters(chinese))
-        cache[key] = env
+            env.filters.update(make_filters(current))
+        cache[current.code] = env
     return env
 
 

@@ -23,7 +23,8 @@ PACKAGE = PROJECT_ROOT / "credit_self"
 TEMPLATES = PROJECT_ROOT / "templates"
 # Babel names the zh_CN locale zh_Hans_CN, and looks for catalogs under that name.
 LOCALE = "zh_Hans_CN"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
+            "N_": None}
 # Template folders and packages that belong to the foundation catalog.
 FOUNDATION_TEMPLATE_DIRS = ("auth", "records", "errors", "macros")
 FOUNDATION_PACKAGES = ("auth", "records")

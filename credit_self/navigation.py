@@ -6,7 +6,7 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: object  # a lazy_gettext string
+    label: str  # the English words, marked with i18n.N_ for translation
     order: int
 
 
@@ -19,5 +19,21 @@ def register(endpoint: str, label, order: int) -> None:
         _ITEMS.sort(key=lambda item: item.order)
 
 
-def items() -> list[NavItem]:
-    return list(_ITEMS)
+@dataclass(frozen=True)
+class Link:
+    endpoint: str
+    label: str
+
+
+def links(language) -> list[Link]:
+    """The navigation in one language (an i18n.Language), worked out once per language
+    rather than translating each label on every page."""
+    key = (language.code, len(_ITEMS))
+    cached = _LINKS.get(key)
+    if cached is None:
+        cached = _LINKS[key] = [Link(item.endpoint, language.gettext(item.label))
+                                for item in _ITEMS]
+    return cached
+
+
+_LINKS: dict[tuple, list[Link]] = {}

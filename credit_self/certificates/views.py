@@ -26,6 +26,7 @@ from flask import (
     request,
     url_for,
 )
+from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 from flask_limiter.util import get_remote_address
@@ -42,7 +43,7 @@ from . import openapi, store, tokens
 from .forms import PURPOSE_LABELS, IssueForm
 
 bp = Blueprint("certificates", __name__)
-navigation.register("certificates.index", _l("Certificates"), order=50)
+navigation.register("certificates.index", N_("Certificates"), order=50)
 
 
 # ---------------------------------------------------------------------------- settings

@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from ..i18n import gettext as _
+from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
@@ -36,8 +37,8 @@ from . import data, forms
 bp = Blueprint("corrections", __name__)
 admin_bp = Blueprint("corrections_admin", __name__, url_prefix="/admin/corrections")
 
-navigation.register("corrections.index", _l("Corrections"), order=20)
-navigation.register("corrections.inbox", _l("Inbox"), order=40)
+navigation.register("corrections.index", N_("Corrections"), order=20)
+navigation.register("corrections.inbox", N_("Inbox"), order=40)
 tools.register(
     "corrections_admin.queue",
     _l("Corrections queue"),
@@ -226,7 +227,6 @@ def inbox() -> str:
     messages = data.inbox(db, current_user.id_number)
     if any(m["read_at"] is None for m in messages):  # no write lock when nothing is new
         data.mark_all_read(db, current_user.id_number, clock.now())
-    g.inbox_unread = 0
     return render_template("corrections/inbox.html", messages=messages)
 
 
@@ -331,6 +331,9 @@ def _under_dispute() -> dict[int, dict]:
     return g.open_corrections
 
 
+_NO_TAG = Markup("")
+
+
 def init_app(app: Flask) -> None:
     """Register this capability's blueprints, CLI commands and template helpers."""
     app.register_blueprint(bp)
@@ -345,19 +348,24 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def corrections_helpers() -> dict[str, Any]:
+        # Looked up at most once per page, on first use (most pages need neither).
+        found: dict[str, Any] = {}
+
         def inbox_unread() -> int:
-            if "inbox_unread" not in g:
-                g.inbox_unread = (
+            if "unread" not in found:
+                found["unread"] = (
                     data.unread_count(get_db(), current_user.id_number)
                     if current_user.is_authenticated and current_user.is_resident else 0
                 )
-            return g.inbox_unread
+            return found["unread"]
 
         def dispute_tag(entry: dict) -> Markup:
             """The "Under dispute" tag for an entry with an open correction (a function,
             not an include: /me calls it once per entry)."""
-            if entry["id"] not in _under_dispute():
-                return Markup("")
+            if "open" not in found:
+                found["open"] = _under_dispute()
+            if entry["id"] not in found["open"]:
+                return _NO_TAG
             return Markup('<strong class="tag tag--yellow">{}</strong>').format(_("Under dispute"))
 
         return {

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, url_for)
 from ..i18n import gettext as _
+from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 
@@ -22,7 +23,7 @@ from . import data, forms
 bp = Blueprint("pilots", __name__)
 admin_bp = Blueprint("pilots_admin", __name__, url_prefix="/admin/pilots")
 
-navigation.register("pilots.index", _l("Scoring pilots"), order=30)
+navigation.register("pilots.index", N_("Scoring pilots"), order=30)
 tools.register(
     "pilots_admin.dashboard",
     _l("Scoring pilot"),

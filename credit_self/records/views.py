@@ -1,6 +1,6 @@
 """My record: every list entry about the signed-in resident and what it means."""
 from flask import Blueprint, current_app, render_template, request
-from ..i18n import lazy_gettext as _l
+from ..i18n import N_
 from flask_login import current_user
 
 from .. import clock, limiter, navigation
@@ -14,7 +14,7 @@ bp.record_once(lambda state: labels.init_app(state.app))
 # Signed-in pages of one's own record need no per-address limit; skipping the check
 # keeps it off the hottest page.
 limiter.exempt(bp)
-navigation.register("records.my_record", _l("Your record"), order=10)
+navigation.register("records.my_record", N_("Your record"), order=10)
 
 
 @bp.get("/me")

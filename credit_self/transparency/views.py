@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
+from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 
@@ -37,8 +38,8 @@ admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
 IMPORT_ROLES = ("superadmin",)
 AUDIT_ROLES = ("superadmin",)
 
-navigation.register("transparency.access_log", _l("Who looked"), order=60)
-navigation.register("transparency.export", _l("Your data"), order=70)
+navigation.register("transparency.access_log", N_("Who looked"), order=60)
+navigation.register("transparency.export", N_("Your data"), order=70)
 tools.register(
     "transparency_admin.imports", _l("List imports"),
     _l("Load a department's list feed after checking every row."), roles=IMPORT_ROLES,
