@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask.globals import _cv_request
+from flask.templating import Environment as FlaskEnvironment
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from .i18n import lazy_gettext as _l
@@ -56,8 +57,31 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class DictFirstEnvironment(FlaskEnvironment):
+    """Jinja's environment, reading `row.field` from a dict without raising first.
+
+    Jinja tries getattr() and, for a dict, catches the AttributeError before trying the
+    key; pages read hundreds of fields from database rows (dicts) that way. For a name
+    that is not a dict attribute getattr() can only fail, so the key is tried at once:
+    the result is always the same as Jinja's.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return super().getattr(obj, attribute)
+
+
 class CreditSelfApp(Flask):
     """Flask, with one Jinja environment per language (see `i18n.environment_for`)."""
+
+    jinja_environment = DictFirstEnvironment
 
     @cached_property
     def base_jinja_env(self) -> Environment:
@@ -165,6 +189,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     formatters.init_app(app)
     csrf.init_app(app)
+    # Flask-WTF offers csrf_token() both as a global and from a context processor.
+    app.jinja_env.globals["csrf_token"] = csrf_token_for_session
+    app.context_processor(lambda: {"csrf_token": csrf_token_for_session})
     babel.init_app(app, locale_selector=select_locale)
     i18n.install(app)
     limiter.init_app(app)
@@ -194,6 +221,32 @@ def _limit_only_decorated_routes(app: Flask) -> None:
     checks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in checks:
         checks.remove(limiter._check_request_limit)
+
+
+_SIGNED_CSRF_TOKENS: dict[str, str] = {}
+_SIGNED_CSRF_TOKENS_KEPT = 10_000
+
+
+def csrf_token_for_session() -> str:
+    """Flask-WTF's csrf_token() for templates, signed once per session secret.
+
+    Flask-WTF signs the session's CSRF secret again on every page (every page has the
+    sign-out form). With WTF_CSRF_TIME_LIMIT = None a signed token stays valid as long as
+    its secret, so the first one is kept and reused; with a time limit every page signs
+    afresh, as Flask-WTF does.
+    """
+    from flask import current_app, session
+    from flask_wtf.csrf import generate_csrf
+
+    secret = session.get("csrf_token")
+    if secret is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return generate_csrf()
+    token = _SIGNED_CSRF_TOKENS.get(secret)
+    if token is None:
+        if len(_SIGNED_CSRF_TOKENS) >= _SIGNED_CSRF_TOKENS_KEPT:
+            _SIGNED_CSRF_TOKENS.clear()
+        token = _SIGNED_CSRF_TOKENS[secret] = generate_csrf()
+    return token
 
 
 def register_blueprints(app: Flask) -> None:

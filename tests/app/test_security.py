@@ -157,3 +157,27 @@ def test_language_switch_only_redirects_locally(client):
     assert "lang=zh_CN" in response.headers["Set-Cookie"]
     for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
         assert client.get(f"/language/en?next={target}").headers["Location"] == "/"
+
+
+def test_templates_read_dict_fields_exactly_as_jinja_does(app):
+    """DictFirstEnvironment reads row.field straight from the dict; results (and
+    errors for missing fields) must match Jinja's own getattr."""
+    from collections import OrderedDict
+    from types import SimpleNamespace
+
+    from jinja2 import Environment
+
+    jinja = Environment(undefined=jinja2.StrictUndefined)
+    ours = app.jinja_env
+    samples = [
+        ({"rule": 1, "items": "a key named items"}, "rule"),
+        ({"rule": 1, "items": "a key named items"}, "items"),  # the method wins, as in Jinja
+        ({"rule": 1}, "get"),
+        (OrderedDict(code="x"), "code"),
+        (SimpleNamespace(code="y"), "code"),
+    ]
+    for obj, name in samples:
+        assert ours.getattr(obj, name) == jinja.getattr(obj, name), (obj, name)
+    with app.test_request_context():
+        with pytest.raises(jinja2.UndefinedError):
+            render_template_string("{{ row.missing }}", row={"present": 1})
