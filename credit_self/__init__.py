@@ -12,10 +12,12 @@ from babel import Locale
 from flask import (
     Flask,
     Response,
+    current_app,
     g,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask.globals import _cv_request
@@ -26,6 +28,7 @@ from .i18n import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
+from flask_login.config import COOKIE_NAME
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import Environment, StrictUndefined
 from werkzeug.datastructures import LanguageAccept
@@ -37,7 +40,23 @@ from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 
 # Extensions are module-level so blueprints can import them; each is bound in create_app.
 csrf = CSRFProtect()
-login_manager = LoginManager()
+class SessionLoginManager(LoginManager):
+    """Flask-Login's manager; a request whose session names no user is anonymous at once.
+
+    This app signs people in through the session only (no remember-me cookies, no
+    request loader). Without a user in the session, Flask-Login would still hash the
+    client's address and agent for session protection and look for a remember cookie on
+    every public page, to end with the same anonymous user.
+    """
+
+    def _load_user(self):
+        if "_user_id" not in session and \
+                current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in request.cookies:
+            return self._update_request_context_with_user()
+        return super()._load_user()
+
+
+login_manager = SessionLoginManager()
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
@@ -189,9 +208,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     formatters.init_app(app)
     csrf.init_app(app)
-    # Flask-WTF offers csrf_token() both as a global and from a context processor.
+    # Flask-WTF offers csrf_token() both as a global and from a context processor (run
+    # for every page); the global alone does.
     app.jinja_env.globals["csrf_token"] = csrf_token_for_session
-    app.context_processor(lambda: {"csrf_token": csrf_token_for_session})
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if getattr(p, "__module__", "") != "flask_wtf.csrf"]
     babel.init_app(app, locale_selector=select_locale)
     i18n.install(app)
     limiter.init_app(app)

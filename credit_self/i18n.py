@@ -38,12 +38,19 @@ def _request_globals():
 
 
 def translations() -> Translations:
-    globals_ = _request_globals()
-    if globals_ is None:
+    context = _cv_app.get(None)
+    if context is None:
         return get_translations()  # no app: flask-babel's untranslated fallback
-    cached = getattr(globals_, "_translations", None)
+    cached = getattr(context.g, "_translations", None)
     if cached is None:
-        cached = globals_._translations = get_translations()
+        # flask-babel's own look-up walks the domain, locale and its cache on each
+        # request; a language's catalog never changes while the app runs.
+        catalogs = context.app.extensions.setdefault("i18n_catalogs", {})
+        key = str(locale())
+        cached = catalogs.get(key)
+        if cached is None:
+            cached = catalogs[key] = get_translations()
+        context.g._translations = cached
     return cached
 
 
