@@ -75,6 +75,18 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 
+    def get_signing_serializer(self, app: Flask):
+        # Flask builds a new serializer for every request; it only depends on the keys.
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        cached = self._serializers.get(key)
+        if cached is None:
+            cached = self._serializers[key] = super().get_signing_serializer(app)
+        return cached
+
+    @cached_property
+    def _serializers(self) -> dict:
+        return {}
+
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
@@ -122,6 +134,18 @@ class CreditSelfApp(Flask):
 
     @cached_property
     def _url_cache(self) -> dict[tuple, str]:
+        return {}
+
+    def ensure_sync(self, func):
+        """Flask checks every hook, context processor and view for `async def` on every
+        request (a dozen inspect calls per page); the answer never changes."""
+        sync = self._sync_functions.get(func)
+        if sync is None:
+            sync = self._sync_functions[func] = super().ensure_sync(func)
+        return sync
+
+    @cached_property
+    def _sync_functions(self) -> dict:
         return {}
 
     def url_for(self, /, endpoint: str, *, _anchor: str | None = None,
