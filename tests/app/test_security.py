@@ -181,3 +181,22 @@ def test_templates_read_dict_fields_exactly_as_jinja_does(app):
     with app.test_request_context():
         with pytest.raises(jinja2.UndefinedError):
             render_template_string("{{ row.missing }}", row={"present": 1})
+
+
+def test_session_signing_follows_key_changes(app, client, auth):
+    """The session serializer is kept between requests; changing the key (or listing
+    the old one as a fallback) must still take effect at once."""
+    auth.login("clean")
+    assert client.get("/me").status_code == 200
+    cookie = client.get_cookie("credit_self_session").value
+
+    def me_with_that_cookie() -> int:
+        other = app.test_client()
+        other.set_cookie("credit_self_session", cookie)
+        return other.get("/me").status_code
+
+    old_key = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "a-different-key-" + "x" * 32
+    assert me_with_that_cookie() == 302  # signed with a key no longer accepted
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert me_with_that_cookie() == 200
