@@ -3,6 +3,7 @@
 `create_app()` wires configuration, extensions, blueprints, CLI commands and error pages.
 """
 import secrets
+import weakref
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -138,15 +139,20 @@ class CreditSelfApp(Flask):
 
     def ensure_sync(self, func):
         """Flask checks every hook, context processor and view for `async def` on every
-        request (a dozen inspect calls per page); the answer never changes."""
-        sync = self._sync_functions.get(func)
+        request (a dozen inspect calls per page); the answer never changes. Weakly
+        keyed: callables made per request (after_this_request) are not kept."""
+        try:
+            sync = self._sync_functions.get(func)
+        except TypeError:  # not weak-referenceable
+            return super().ensure_sync(func)
         if sync is None:
-            sync = self._sync_functions[func] = super().ensure_sync(func)
+            sync = super().ensure_sync(func)
+            self._sync_functions[func] = sync
         return sync
 
     @cached_property
-    def _sync_functions(self) -> dict:
-        return {}
+    def _sync_functions(self) -> "weakref.WeakKeyDictionary":
+        return weakref.WeakKeyDictionary()
 
     def url_for(self, /, endpoint: str, *, _anchor: str | None = None,
                 _method: str | None = None, _scheme: str | None = None,
@@ -167,8 +173,10 @@ class CreditSelfApp(Flask):
         ):
             return super().url_for(endpoint, _anchor=_anchor, _method=_method,
                                    _scheme=_scheme, _external=_external, **values)
-        key = (request_context.request.script_root, endpoint, _anchor, _method,
-               *sorted(values.items()))
+        # In call order, as Werkzeug builds them; without `_method` the request's method
+        # picks among an endpoint's rules.
+        key = (request_context.request.script_root, endpoint, _anchor,
+               _method or request_context.request.method, *values.items())
         url = self._url_cache.get(key)
         if url is None:
             url = super().url_for(endpoint, _anchor=_anchor, _method=_method, **values)
@@ -240,13 +248,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     i18n.install(app)
     limiter.init_app(app)
-    _limit_only_decorated_routes(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Sign in to see your record.")
     login_manager.login_message_category = "info"
 
     register_blueprints(app)
+    _limit_only_decorated_routes(app)
     register_security_headers(app)
     register_error_pages(app)
     register_template_helpers(app)
@@ -254,43 +262,48 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def _limit_only_decorated_routes(app: Flask) -> None:
-    """Skip Flask-Limiter's check before every request.
+    """Skip Flask-Limiter's check before every request when only decorators set limits.
 
-    Limits here are only ever set with decorators on the routes that need them (sign-in,
-    activation, verification), and each decorator checks its own limit. With no default
-    or application-wide limits configured, the app-wide check only walks empty lists,
-    yet it runs on every page.
+    Limits here are set with decorators on the routes that need them (sign-in,
+    activation), and each decorator checks its own limit. With no default, application
+    or blueprint limits, the app-wide check only walks empty lists, yet it runs on every
+    page. Called once blueprints are registered; if Flask-Limiter's internals ever change
+    shape, the check stays.
     """
-    if app.config.get("RATELIMIT_DEFAULT") or app.config.get("RATELIMIT_APPLICATION"):
+    manager = limiter.limit_manager
+    groups = [getattr(manager, name, None)
+              for name in ("_default_limits", "_application_limits", "_blueprint_limits")]
+    if any(group is None or group for group in groups):
         return
     checks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in checks:
         checks.remove(limiter._check_request_limit)
 
 
-_SIGNED_CSRF_TOKENS: dict[str, str] = {}
 _SIGNED_CSRF_TOKENS_KEPT = 10_000
 
 
 def csrf_token_for_session() -> str:
-    """Flask-WTF's csrf_token() for templates, signed once per session secret.
+    """Flask-WTF's csrf_token() for templates, signed once per session secret and key.
 
     Flask-WTF signs the session's CSRF secret again on every page (every page has the
     sign-out form). With WTF_CSRF_TIME_LIMIT = None a signed token stays valid as long as
-    its secret, so the first one is kept and reused; with a time limit every page signs
-    afresh, as Flask-WTF does.
+    its secret and the signing key, so the first one is kept (per app, keyed by both)
+    and reused; with a time limit every page signs afresh, as Flask-WTF does.
     """
-    from flask import current_app, session
     from flask_wtf.csrf import generate_csrf
 
     secret = session.get("csrf_token")
-    if secret is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+    config = current_app.config
+    if secret is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    token = _SIGNED_CSRF_TOKENS.get(secret)
+    signed = current_app.extensions.setdefault("signed_csrf_tokens", {})
+    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
+    token = signed.get(key)
     if token is None:
-        if len(_SIGNED_CSRF_TOKENS) >= _SIGNED_CSRF_TOKENS_KEPT:
-            _SIGNED_CSRF_TOKENS.clear()
-        token = _SIGNED_CSRF_TOKENS[secret] = generate_csrf()
+        if len(signed) >= _SIGNED_CSRF_TOKENS_KEPT:
+            signed.clear()
+        token = signed[key] = generate_csrf()
     return token
 
 

@@ -149,7 +149,9 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
                 conn.execute("BEGIN IMMEDIATE")
                 return
             except sqlite3.OperationalError as error:
-                if error.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() >= deadline:
+                # The extended code (e.g. SQLITE_BUSY_RECOVERY) in its low byte is BUSY.
+                busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() >= deadline:
                     raise
             time.sleep(wait)
             wait = min(wait * 2, _LONGEST_WAIT)

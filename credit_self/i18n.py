@@ -148,6 +148,8 @@ class CompiledTranslations(Extension):
         if catalog is None or not autoescape:
             return stream
         tokens = list(stream)
+        if not _safe_to_compile(tokens):
+            return tokens
         out: list[Token] = []
         i = 0
         while i < len(tokens):
@@ -159,6 +161,26 @@ class CompiledTranslations(Extension):
             out.append(tokens[i])
             i += 1
         return out
+
+
+def _safe_to_compile(tokens: list[Token]) -> bool:
+    """Whether every `_` in the template is the gettext call in an autoescaped context.
+
+    A template that switches autoescape in a block, or uses `_`/`gettext` as anything
+    but a call (`{% set _ = ... %}`, a macro parameter, a loop variable), keeps runtime
+    calls throughout: there the compiled form could differ.
+    """
+    for index, token in enumerate(tokens):
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        if token.type == "block_begin" and following is not None and \
+                following.type == "name" and following.value == "autoescape":
+            return False
+        if token.type == "name" and token.value in _GETTEXT_NAMES and \
+                (following is None or following.type != "lparen"):
+            if index and tokens[index - 1].type == "dot":
+                continue  # an attribute that happens to be named _: not ours
+            return False
+    return True
 
 
 def _compiled_call(catalog: Translations, tokens: list[Token], i: int,
@@ -173,6 +195,7 @@ def _compiled_call(catalog: Translations, tokens: list[Token], i: int,
     if not (
         token.type == "name" and token.value in _GETTEXT_NAMES
         and (previous is None or previous.type != "dot")
+        and not (previous is not None and previous.type == "name" and previous.value == "call")
         and i + 3 < len(tokens)
         and tokens[i + 1].type == "lparen" and tokens[i + 2].type == "string"
         and tokens[i + 3].type in ("rparen", "comma")
@@ -196,8 +219,8 @@ def _compiled_call(catalog: Translations, tokens: list[Token], i: int,
                 return None
             expression.append(tokens[j])
             j += 1
-        if not expression:
-            return None
+        if not expression or name in (known for known, _ in arguments):
+            return None  # empty, or a repeated name: leave the error to runtime
         arguments.append((name, expression))
     if arguments:
         translation = catalog.ugettext(literal)

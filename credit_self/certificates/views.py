@@ -310,15 +310,40 @@ def _count_verification() -> None:
     The limit is Flask-Limiter's (its strategy and storage, from the RATELIMIT_*
     settings), checked directly: its route decorator also resolves, filters and reports
     limits on every request, which was a quarter of a verification's work (measured).
+    The response reports the limit nearest to running out, as Flask-Limiter's headers do.
     """
     if not limiter.enabled:
         return
-    address = get_remote_address()
+    key = (current_app.config.get("RATELIMIT_KEY_PREFIX", ""), VERIFY_LIMIT_SCOPE,
+           get_remote_address())
+    nearest = None
+    breached = False
     for limit in _parsed_limits(_verify_rate_limit()):
-        if not limiter.limiter.hit(limit, VERIFY_LIMIT_SCOPE, address):
-            window = limiter.limiter.get_window_stats(limit, VERIFY_LIMIT_SCOPE, address)
-            g.retry_after = max(1, int(window.reset_time - time.time()) + 1)
-            abort(429)
+        if not limiter.limiter.hit(limit, *key):
+            breached = True
+        window = limiter.limiter.get_window_stats(limit, *key)
+        if nearest is None or window.remaining < nearest[1].remaining:
+            nearest = (limit, window)
+    if nearest is not None:
+        g.verify_limit = nearest
+    if breached:
+        abort(429)
+
+
+@bp.after_request
+def rate_limit_headers(response: Response) -> Response:
+    """X-RateLimit-* on every verification answer, Retry-After when refused."""
+    counted = g.get("verify_limit")
+    if counted is None:
+        return response
+    limit, window = counted
+    if current_app.config.get("RATELIMIT_HEADERS_ENABLED"):
+        response.headers["X-RateLimit-Limit"] = str(limit.amount)
+        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
+        response.headers["X-RateLimit-Reset"] = str(int(window.reset_time))
+    if response.status_code == 429:
+        response.headers["Retry-After"] = str(max(1, int(window.reset_time - time.time()) + 1))
+    return response
 
 
 @bp.get("/v/", defaults={"token": ""})
@@ -377,7 +402,6 @@ def too_many(_error):
             429, _l("Too many checks from this connection. Wait a minute, then scan the code again.")
         ))
     response.status_code = 429
-    response.headers["Retry-After"] = str(g.get("retry_after", 60))
     return response
 
 

@@ -289,8 +289,11 @@ def test_each_scan_adds_exactly_one_scan_log_row(app, client):
 def test_verification_is_rate_limited_per_address(db_path):
     app = make_test_app(db_path, NOW=T0, RATELIMIT_ENABLED=True, VERIFY_RATE_LIMIT="3 per minute")
     client = app.test_client()
-    for _ in range(3):
-        assert client.get("/api/v1/verify/junk").status_code == 200
+    for left in (2, 1, 0):
+        answer = client.get("/api/v1/verify/junk")
+        assert answer.status_code == 200
+        assert answer.headers["X-RateLimit-Limit"] == "3"
+        assert answer.headers["X-RateLimit-Remaining"] == str(left)
     limited = client.get("/api/v1/verify/junk")
     assert limited.status_code == 429
     assert limited.json["error"] == "rate_limited"

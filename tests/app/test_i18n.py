@@ -133,6 +133,36 @@ def test_calls_with_values_translate_as_runtime_gettext_would(app, language, sou
     assert "x&amp;&lt;y&gt;" in compiled or "X&amp;&lt;Y&gt;" in compiled or "days" in compiled or "天" in compiled
 
 
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+@pytest.mark.parametrize("source", [
+    '{% autoescape false %}{{ _("as of %(date)s", date=d) }}{% endautoescape %}',
+    '{% set _ = f %}{{ _("Sign out") }}',
+    '{% macro m(_) %}{{ _("Sign out") }}{% endmacro %}{{ m(f) }}',
+    '{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}{{ _("Sign out") }}{% endcall %}',
+])
+def test_templates_that_rebind_or_unescape_keep_runtime_gettext(app, language, source):
+    runtime, compiled = _render_both(app, language, source, d="<b>", f=lambda s: "F:" + s)
+    assert compiled == runtime
+
+
+def test_a_repeated_value_name_is_still_an_error(app):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        with pytest.raises(SyntaxError, match="repeated"):
+            app.jinja_env.from_string('{{ _("as of %(date)s", date=d, date=d) }}')
+
+
+def test_every_template_gets_compiled_translations(app):
+    """A template the extension declines (see i18n._safe_to_compile) would quietly fall
+    back to runtime calls on every page."""
+    from credit_self.i18n import _safe_to_compile
+
+    env = app.base_jinja_env
+    for path in sorted((PROJECT_ROOT / "templates").rglob("*.html")):
+        name = str(path.relative_to(PROJECT_ROOT / "templates"))
+        tokens = list(env.lexer.tokenize(path.read_text(), name=name))
+        assert _safe_to_compile(tokens), name
+
+
 def test_values_are_still_escaped_and_translated(app):
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         html = app.jinja_env.from_string(

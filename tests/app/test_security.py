@@ -109,6 +109,26 @@ def test_signing_in_starts_a_new_csrf_secret(csrf_client):
     assert csrf_client.post("/logout", data={"csrf_token": after}).status_code == 303
 
 
+def test_forms_keep_working_after_the_signing_key_changes(csrf_app):
+    """Signed CSRF tokens are reused per session secret and key: a new key must give
+    pages a token it accepts."""
+    import re
+
+    client = csrf_app.test_client()
+    token = lambda: re.search(r'name="csrf_token" value="([^"]+)"',  # noqa: E731
+                              client.get("/login").get_data(as_text=True)).group(1)
+    before = token()
+    csrf_app.config["SECRET_KEY_FALLBACKS"] = [csrf_app.config["SECRET_KEY"]]
+    csrf_app.config["SECRET_KEY"] = "a-new-signing-key-" + "y" * 32
+    after = token()
+    assert after != before
+    p = persona("clean")
+    response = client.post(
+        "/login", data={"csrf_token": after, "id_number": p["id_number"], "password": p["password"]}
+    )
+    assert response.status_code == 303
+
+
 def test_undefined_template_variables_raise(app):
     with app.test_request_context():
         with pytest.raises(jinja2.UndefinedError):

@@ -14,6 +14,8 @@ def test_remembered_urls_match_flask_under_any_mount_point(app):
         ("records.entry_detail", {"entry_id": 7}),
         ("set_language", {"code": "zh_CN", "next": "/me?x=1&y=ä"}),
         ("pilots.opt_out", {"code": "rongcheng"}),
+        ("records.my_record", {"b": "1", "a": "2"}),
+        ("records.my_record", {"a": "2", "b": "1"}),  # query order as called
     ]
     for base_url in ("http://localhost/", "http://localhost/sub/", "https://example.org/other/"):
         for _ in range(2):  # the second round is served from memory

@@ -49,3 +49,14 @@ def test_idle_counters_are_swept(monkeypatch):
 @pytest.mark.parametrize("uri", ["memory://", "inline-memory://"])
 def test_both_storages_still_load(uri):
     assert storage_from_string(uri).check()
+
+
+def test_a_sweep_interrupted_by_another_thread_does_not_fail_the_request(monkeypatch):
+    storage = ratelimit.InlineSweepMemoryStorage()
+
+    def racing_sweep():
+        raise KeyError("expired by another thread meanwhile")
+
+    monkeypatch.setattr(storage, "_MemoryStorage__expire_events", racing_sweep)
+    assert storage.incr("address", 60) == 1
+    assert storage.incr("address", 60) == 2  # and it tries again next time
