@@ -25,7 +25,6 @@ from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
-from .i18n import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -38,6 +37,7 @@ from werkzeug.http import parse_accept_header
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
+from .i18n import lazy_gettext as _l
 
 # Extensions are module-level so blueprints can import them; each is bound in create_app.
 csrf = CSRFProtect()

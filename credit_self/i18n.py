@@ -22,19 +22,14 @@ from babel import Locale
 from babel.support import Translations
 from flask import Flask, has_request_context
 from flask.globals import _cv_app
+
+from .request_globals import request_globals
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import Environment
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup
-
-
-def _request_globals():
-    """This request's `g` without going through the LocalProxy (pages call the helpers
-    below dozens of times), or None outside an app context."""
-    context = _cv_app.get(None)
-    return context.g if context is not None else None
 
 
 def translations() -> Translations:
@@ -55,7 +50,7 @@ def translations() -> Translations:
 
 
 def locale() -> Locale | None:
-    globals_ = _request_globals()
+    globals_ = request_globals()
     if globals_ is None:
         return None
     if "_locale" not in globals_:
@@ -64,7 +59,7 @@ def locale() -> Locale | None:
 
 
 def is_chinese() -> bool:
-    globals_ = _request_globals()
+    globals_ = request_globals()
     chinese = getattr(globals_, "_is_chinese", None)
     if chinese is None:
         current = locale()

@@ -14,12 +14,12 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
-from ..i18n import lazy_gettext as _l
 from flask_login import current_user, logout_user
 
 from .. import clock
 from ..auth.roles import staff_required
 from ..db import connect, get_db
+from ..i18n import lazy_gettext as _l
 from . import staff, tools
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

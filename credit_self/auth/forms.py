@@ -3,9 +3,9 @@
 Each function returns the cleaned values and an ordered dict of field id → message, in
 the order the fields appear, so the error summary lists problems top to bottom.
 """
-from ..i18n import gettext as _
 
 from .. import identity
+from ..i18n import gettext as _
 from ..identity import IdProblem
 
 

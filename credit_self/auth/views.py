@@ -13,13 +13,13 @@ from flask import (
     url_for,
 )
 from flask_babel import format_datetime
-from ..i18n import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from werkzeug.wrappers import Response
 
 from .. import audit, clock, identity, limiter, login_manager
 from ..db import get_db
+from ..i18n import gettext as _
 from . import accounts, forms
 
 bp = Blueprint("auth", __name__)

@@ -2,8 +2,8 @@
 the error summary and beside the field)."""
 from dataclasses import dataclass, field
 
-from ..i18n import lazy_gettext as _l
 
+from ..i18n import lazy_gettext as _l
 from . import store
 
 AUDIENCE_MAX = 80

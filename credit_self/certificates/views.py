@@ -26,18 +26,18 @@ from flask import (
     request,
     url_for,
 )
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 
 from .. import audit, clock, limiter, navigation
-from ..identity import mask_id, mask_name
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
 from ..htmx import is_partial_request
+from ..i18n import N_
+from ..i18n import lazy_gettext as _l
+from ..identity import mask_id, mask_name
 from ..records import entries, rules
 from . import openapi, store, tokens
 from .forms import PURPOSE_LABELS, IssueForm

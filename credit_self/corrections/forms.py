@@ -2,8 +2,8 @@
 same in the error summary and beside the field."""
 from datetime import date
 
-from ..i18n import lazy_gettext as _l
 
+from ..i18n import lazy_gettext as _l
 from .data import CATEGORIES, UPHOLD_ACTIONS
 
 STATEMENT_MIN = 20

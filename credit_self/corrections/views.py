@@ -11,15 +11,11 @@ from flask import (
     Flask,
     abort,
     flash,
-    g,
     redirect,
     render_template,
     request,
     url_for,
 )
-from ..i18n import gettext as _
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.wrappers import Response
@@ -27,11 +23,15 @@ from werkzeug.wrappers import Response
 from .. import audit, clock, navigation
 from ..admin import tools
 from ..auth.roles import refuse_read, resident_required, staff_required
-from ..records.views import own_entry
 from ..db import get_db
 from ..htmx import is_partial_request
+from ..i18n import gettext as _
+from ..i18n import N_
+from ..i18n import lazy_gettext as _l
 from ..records import entries as records_entries
 from ..records import rules
+from ..records.views import own_entry
+from ..request_globals import request_globals
 from . import data, forms
 
 bp = Blueprint("corrections", __name__)
@@ -323,15 +323,26 @@ def decide(correction_id: int) -> Response | str:
 # ---------------------------------------------------------------- wiring
 def _under_dispute() -> dict[int, dict]:
     """Open corrections of the signed-in resident by entry id (one query per request)."""
-    if "open_corrections" not in g:
-        if current_user.is_authenticated and current_user.is_resident:
-            g.open_corrections = data.open_by_entry(get_db(), current_user.id_number)
-        else:
-            g.open_corrections = {}
-    return g.open_corrections
+    state = request_globals()
+    found = getattr(state, "open_corrections", None)
+    if found is None:
+        found = (
+            data.open_by_entry(get_db(), current_user.id_number)
+            if current_user.is_authenticated and current_user.is_resident else {}
+        )
+        state.open_corrections = found
+    return found
 
 
 _NO_TAG = Markup("")
+
+
+def dispute_tag(entry: dict) -> Markup:
+    """The "Under dispute" tag for an entry with an open correction (a function, not an
+    include: /me calls it once per entry)."""
+    if entry["id"] not in _under_dispute():
+        return _NO_TAG
+    return Markup('<strong class="tag tag--yellow">{}</strong>').format(_("Under dispute"))
 
 
 def init_app(app: Flask) -> None:
@@ -346,6 +357,10 @@ def init_app(app: Flask) -> None:
                 current_user.is_authenticated and current_user.is_resident:
             data.note_expiring_entries(get_db(), current_user.id_number, clock.now(), clock.today())
 
+    # A global, not a context processor value, so macros imported without the page's
+    # context (the entry cards) can use it.
+    app.jinja_env.globals["dispute_tag"] = dispute_tag
+
     @app.context_processor
     def corrections_helpers() -> dict[str, Any]:
         # Looked up at most once per page, on first use (most pages need neither).
@@ -359,17 +374,7 @@ def init_app(app: Flask) -> None:
                 )
             return found["unread"]
 
-        def dispute_tag(entry: dict) -> Markup:
-            """The "Under dispute" tag for an entry with an open correction (a function,
-            not an include: /me calls it once per entry)."""
-            if "open" not in found:
-                found["open"] = _under_dispute()
-            if entry["id"] not in found["open"]:
-                return _NO_TAG
-            return Markup('<strong class="tag tag--yellow">{}</strong>').format(_("Under dispute"))
-
         return {
-            "dispute_tag": dispute_tag,
             "inbox_unread": inbox_unread,
             "open_corrections": _under_dispute,
             "correction_possible": lambda entry: {

@@ -1,9 +1,9 @@
 """Validation for the pilots forms (GOV.UK pattern: field id -> message, in page order)."""
 from datetime import date
 
-from ..i18n import gettext as _
 
 from ..auth.forms import validate_id_field
+from ..i18n import gettext as _
 from . import data
 
 REASON_MAX = 500

@@ -8,9 +8,6 @@ import click
 from flask.cli import with_appcontext
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, url_for)
-from ..i18n import gettext as _
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, navigation
@@ -18,6 +15,9 @@ from ..admin import tools
 from ..auth.roles import resident_required, staff_required
 from ..db import connect, get_db
 from ..htmx import is_partial_request
+from ..i18n import gettext as _
+from ..i18n import N_
+from ..i18n import lazy_gettext as _l
 from . import data, forms
 
 bp = Blueprint("pilots", __name__)

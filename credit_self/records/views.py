@@ -1,12 +1,12 @@
 """My record: every list entry about the signed-in resident and what it means."""
 from flask import Blueprint, current_app, render_template, request
-from ..i18n import N_
 from flask_login import current_user
 
 from .. import clock, limiter, navigation
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
+from ..i18n import N_
 from . import entries, labels, rules
 
 bp = Blueprint("records", __name__)

@@ -2,8 +2,8 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from ..i18n import lazy_gettext as _l
 
+from ..i18n import lazy_gettext as _l
 from . import imports
 
 # Rejection reasons as the result page words them.

@@ -20,8 +20,6 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import audit, clock, navigation
@@ -29,6 +27,8 @@ from ..admin import tools
 from ..auth.roles import resident_required, staff_required
 from ..db import connect, get_db
 from ..htmx import is_partial_request
+from ..i18n import N_
+from ..i18n import lazy_gettext as _l
 from . import data, forms, imports
 
 bp = Blueprint("transparency", __name__)
