@@ -345,6 +345,23 @@ def dispute_tag(entry: dict) -> Markup:
     return Markup('<strong class="tag tag--yellow">{}</strong>').format(_("Under dispute"))
 
 
+def inbox_badge() -> Markup:
+    """The unread count beside the Inbox link in the navigation ("" when none)."""
+    unread = (
+        data.unread_count(get_db(), current_user.id_number)
+        if current_user.is_authenticated and current_user.is_resident else 0
+    )
+    if not unread:
+        return _NO_TAG
+    return Markup(' <span class="badge">{}<span class="visually-hidden"> {}</span></span>').format(
+        unread, _("unread")
+    )
+
+
+def correction_possible(entry: dict) -> dict[str, bool]:
+    return {"object": data.can_object(entry), "restore": data.can_restore(entry, clock.today())}
+
+
 def init_app(app: Flask) -> None:
     """Register this capability's blueprints, CLI commands and template helpers."""
     app.register_blueprint(bp)
@@ -357,28 +374,11 @@ def init_app(app: Flask) -> None:
                 current_user.is_authenticated and current_user.is_resident:
             data.note_expiring_entries(get_db(), current_user.id_number, clock.now(), clock.today())
 
-    # A global, not a context processor value, so macros imported without the page's
-    # context (the entry cards) can use it.
-    app.jinja_env.globals["dispute_tag"] = dispute_tag
-
-    @app.context_processor
-    def corrections_helpers() -> dict[str, Any]:
-        # Looked up at most once per page, on first use (most pages need neither).
-        found: dict[str, Any] = {}
-
-        def inbox_unread() -> int:
-            if "unread" not in found:
-                found["unread"] = (
-                    data.unread_count(get_db(), current_user.id_number)
-                    if current_user.is_authenticated and current_user.is_resident else 0
-                )
-            return found["unread"]
-
-        return {
-            "inbox_unread": inbox_unread,
-            "open_corrections": _under_dispute,
-            "correction_possible": lambda entry: {
-                "object": data.can_object(entry),
-                "restore": data.can_restore(entry, clock.today()),
-            },
-        }
+    # Template globals rather than a context processor: nothing is computed for a page
+    # that does not use them, and macros imported without the page's context see them.
+    app.jinja_env.globals.update(
+        dispute_tag=dispute_tag,
+        inbox_badge=inbox_badge,
+        open_corrections=_under_dispute,
+        correction_possible=correction_possible,
+    )
