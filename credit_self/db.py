@@ -22,9 +22,6 @@ from .migrations import migrations as core_migrations
 CAPABILITY_SCHEMAS = ("pilots", "corrections", "certificates", "transparency")
 
 
-# Memory-mapped reads, up to this much of the database file (address space, not RAM).
-MMAP_SIZE_BYTES = 1 << 30
-
 # How long a writer waits for another's write lock before giving up.
 BUSY_TIMEOUT_MS = 5000
 
@@ -56,10 +53,6 @@ def connect(path: str) -> Database:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
-    # Read pages straight from a memory map instead of copying each into the
-    # connection's cache: when another worker has written, SQLite drops that cache at the
-    # next transaction and a scan's B-tree pages are re-read every request.
-    db.execute(f"PRAGMA mmap_size = {MMAP_SIZE_BYTES}")
     return db
 
 
