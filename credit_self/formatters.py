@@ -89,7 +89,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(localized)
     app.add_template_filter(identity.mask_id, "mask_id")
     app.add_template_filter(identity.mask_name, "mask_name")
-    app.extensions.setdefault("language_filters", []).append(language_filters)
+    i18n.add_language_filters(app, language_filters)
 
 
 def localized(row: dict, field: str) -> str:

@@ -70,13 +70,22 @@ def is_chinese() -> bool:
 
 
 def gettext(string: str, **variables) -> str:
-    text = translations().ugettext(string)
-    return text % variables if variables else text
+    return _gettext(translations(), string, variables)
 
 
 def ngettext(singular: str, plural: str, num: int, **variables) -> str:
+    return _ngettext(translations(), singular, plural, num, variables)
+
+
+def _gettext(catalog: Translations, string: str, variables: dict) -> str:
+    text = catalog.ugettext(string)
+    return text % variables if variables else text
+
+
+def _ngettext(catalog: Translations, singular: str, plural: str, num: int,
+              variables: dict) -> str:
     variables.setdefault("num", num)
-    return translations().ungettext(singular, plural, num) % variables
+    return catalog.ungettext(singular, plural, num) % variables
 
 
 @dataclass(frozen=True)
@@ -89,12 +98,10 @@ class Language:
     catalog: Translations
 
     def gettext(self, string: str, **variables) -> str:
-        text = self.catalog.ugettext(string)
-        return text % variables if variables else text
+        return _gettext(self.catalog, string, variables)
 
     def ngettext(self, singular: str, plural: str, num: int, **variables) -> str:
-        variables.setdefault("num", num)
-        return self.catalog.ungettext(singular, plural, num) % variables
+        return _ngettext(self.catalog, singular, plural, num, variables)
 
 
 def language() -> Language:
@@ -247,6 +254,12 @@ def _translate_literal(catalog: Translations, literal: str) -> str | None:
         return str(Markup(catalog.ugettext(literal)) % {})
     except (KeyError, TypeError, ValueError):
         return None  # a placeholder without a value: leave the runtime call to report it
+
+
+def add_language_filters(app: Flask, make_filters: Callable[[Language], dict]) -> None:
+    """Register filters that depend only on the language: `make_filters(language)`
+    returns them with the language fixed, once for each language's environment."""
+    app.extensions.setdefault("language_filters", []).append(make_filters)
 
 
 def environment_for(base: Environment, cache: dict[str, Environment],

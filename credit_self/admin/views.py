@@ -10,7 +10,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask.cli import with_appcontext
@@ -178,7 +177,5 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def end_disabled_sessions() -> None:
         """An account disabled while signed in loses its session at its next request."""
-        if "_user_id" not in session:
-            return  # nobody signed in (no remember-me cookies are issued): skip loading a user
         if current_user.is_authenticated and not current_user.is_active:
             logout_user()

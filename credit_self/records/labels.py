@@ -82,4 +82,4 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(kind_tag)
     app.add_template_filter(state_tag)
     app.add_template_filter(expiry_text)
-    app.extensions.setdefault("language_filters", []).append(language_filters)
+    i18n.add_language_filters(app, language_filters)
