@@ -263,3 +263,19 @@ def m006_audit_log(db: Database) -> None:
         "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
         "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
     )
+
+
+@migrations()
+def m007_catalog_token(db: Database) -> None:
+    # A random token that changes with every write to the catalog tables, so each
+    # process can keep the catalog in memory and notice a change (see catalog.py).
+    db.execute(
+        "CREATE TABLE catalog_token (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL)"
+    )
+    db.execute("INSERT INTO catalog_token (id, token) VALUES (1, lower(hex(randomblob(16))))")
+    for table in ("lists", "sanctions", "list_sanctions"):
+        for event in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER {table}_{event.lower()}_new_catalog_token AFTER {event} ON {table} "
+                "BEGIN UPDATE catalog_token SET token = lower(hex(randomblob(16))); END"
+            )

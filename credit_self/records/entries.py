@@ -5,55 +5,44 @@ without naming whose it must be.
 """
 from sqlite_utils import Database
 
-_ENTRY_COLUMNS = """
-    e.*, l.name_en AS list_name_en, l.name_zh AS list_name_zh, l.kind,
-    l.authority_en, l.authority_zh, l.legal_basis_en, l.legal_basis_zh,
-    l.default_days, l.restoration_en, l.restoration_zh, l.restoration_min_days
-"""
+from .. import catalog
+
+# What an entry shows of its list, under the names the templates use.
+_LIST_FIELDS = {
+    "name_en": "list_name_en", "name_zh": "list_name_zh", "kind": "kind",
+    "authority_en": "authority_en", "authority_zh": "authority_zh",
+    "legal_basis_en": "legal_basis_en", "legal_basis_zh": "legal_basis_zh",
+    "default_days": "default_days", "restoration_en": "restoration_en",
+    "restoration_zh": "restoration_zh", "restoration_min_days": "restoration_min_days",
+}
 
 
-def _attach_sanctions(db: Database, entries: list[dict]) -> list[dict]:
-    codes = sorted({e["list_code"] for e in entries})
-    by_list: dict[str, list[dict]] = {code: [] for code in codes}
-    if codes:
-        placeholders = ",".join("?" for _ in codes)
-        for row in db.query(
-            f"""SELECT ls.list_code, s.* FROM list_sanctions ls
-                JOIN sanctions s ON s.code = ls.sanction_code
-                WHERE ls.list_code IN ({placeholders})
-                ORDER BY s.code""",
-            codes,
-        ):
-            by_list[row.pop("list_code")].append(row)
-    for entry in entries:
-        entry["sanctions"] = by_list.get(entry["list_code"], [])
-    return entries
+def _with_list(db: Database, rows: list[dict]) -> list[dict]:
+    """Add each entry's list (name, kind, authority, legal basis, restoration route) and
+    the sanctions it triggers, from the catalog kept in memory (see catalog.py)."""
+    if not rows:
+        return rows
+    known = catalog.current(db)
+    for entry in rows:
+        its_list = known.lists[entry["list_code"]]
+        for column, name in _LIST_FIELDS.items():
+            entry[name] = its_list[column]
+        # Shared with every other request: a fresh list, the same read-only dicts.
+        entry["sanctions"] = list(known.sanctions_by_list[entry["list_code"]])
+    return rows
 
 
 def entries_for(db: Database, id_number: str) -> list[dict]:
     """Every entry about this resident, whatever its status."""
-    rows = list(
-        db.query(
-            f"""SELECT {_ENTRY_COLUMNS} FROM entries e
-                JOIN lists l ON l.code = e.list_code
-                WHERE e.id_number = ?""",
-            [id_number],
-        )
-    )
-    return _attach_sanctions(db, rows)
+    return _with_list(db, list(db.query("SELECT * FROM entries WHERE id_number = ?", [id_number])))
 
 
 def entry_for(db: Database, id_number: str, entry_id: int) -> dict | None:
     """One entry, only if it is about this resident."""
-    rows = list(
-        db.query(
-            f"""SELECT {_ENTRY_COLUMNS} FROM entries e
-                JOIN lists l ON l.code = e.list_code
-                WHERE e.id = ? AND e.id_number = ?""",
-            [entry_id, id_number],
-        )
-    )
-    return _attach_sanctions(db, rows)[0] if rows else None
+    rows = _with_list(db, list(db.query(
+        "SELECT * FROM entries WHERE id = ? AND id_number = ?", [entry_id, id_number]
+    )))
+    return rows[0] if rows else None
 
 
 def register_record(db: Database, id_number: str) -> dict | None:

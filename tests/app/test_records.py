@@ -165,3 +165,34 @@ def test_statements_and_facts_are_escaped(client, auth, db):
     eid = entry_ids(db, "clean")[0]
     text = client.get(f"/me/entries/{eid}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;" in text
+
+
+def _active_list_codes(db, who):
+    return [r["list_code"] for r in db.query(
+        "SELECT list_code FROM entries WHERE id_number = ? AND status = 'listed' "
+        "AND (expires_on IS NULL OR expires_on > date('now')) AND listed_on <= date('now') "
+        "ORDER BY listed_on DESC", [persona(who)["id_number"]])]
+
+
+def test_a_catalog_change_shows_on_the_next_page(client, auth, db):
+    # Each process keeps the catalog in memory; a change made elsewhere (here straight
+    # in SQL, as another worker or `flask seed` would) must still show at once.
+    auth.login("defaulter")
+    assert "Renamed list" not in client.get("/me").get_data(as_text=True)
+    code = _active_list_codes(db, "defaulter")[0]
+    with db.conn:
+        db.execute("UPDATE lists SET name_en = 'Renamed list' WHERE code = ?", [code])
+    assert "Renamed list" in client.get("/me").get_data(as_text=True)
+
+
+def test_a_sanction_unlinked_from_a_list_leaves_the_banner(client, auth, db):
+    auth.login("defaulter")
+    banner = soup(client.get("/me")).find(id="restrictions-title").find_parent("section")
+    assert "air" in banner.get_text().lower()
+    with db.conn:
+        db.execute(
+            "DELETE FROM list_sanctions WHERE sanction_code IN "
+            "(SELECT code FROM sanctions WHERE description_en LIKE '%air%')"
+        )
+    banner = soup(client.get("/me")).find(id="restrictions-title").find_parent("section")
+    assert "air" not in banner.get_text().lower()
