@@ -445,17 +445,22 @@ def register_error_pages(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from flask_babel import get_locale
-
     from . import i18n, navigation
+    from .request_globals import request_globals
+
+    @lru_cache(maxsize=16)
+    def language_globals(language: i18n.Language) -> dict[str, Any]:
+        # The same for every page in one language: built once per language.
+        code = language.code or "en"
+        return {
+            "resident_nav": navigation.links(language),
+            "current_language": code,
+            "language_names": LANGUAGE_NAMES,
+            "is_zh": code.startswith("zh"),
+        }
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
-        locale = str(get_locale() or "en")
-        return {
-            "resident_nav": navigation.links(i18n.language()),
-            "csp_nonce": g.get("csp_nonce", ""),
-            "current_language": locale,
-            "language_names": LANGUAGE_NAMES,
-            "is_zh": locale.startswith("zh"),
-        }
+        values = dict(language_globals(i18n.language()))
+        values["csp_nonce"] = getattr(request_globals(), "csp_nonce", "")
+        return values

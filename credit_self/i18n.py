@@ -105,9 +105,16 @@ class Language:
 
 
 def language() -> Language:
-    """The current request's language."""
-    current = locale()
-    return _language(str(current) if current is not None else "", is_chinese(), translations())
+    """The current request's language (looked up once per request: every template
+    render and language-bound helper asks for it)."""
+    globals_ = request_globals()
+    found = getattr(globals_, "_language", None)
+    if found is None:
+        current = locale()
+        found = _language(str(current) if current is not None else "", is_chinese(), translations())
+        if globals_ is not None:
+            globals_._language = found
+    return found
 
 
 @lru_cache(maxsize=16)
