@@ -188,3 +188,20 @@ def test_sign_in_is_rate_limited_per_address(db_path):
     ]
     assert codes == [200, 200, 200, 429]
     assert "Too many attempts" in client.post("/login", data={}).get_data(as_text=True)
+
+
+def test_successful_sign_ins_do_not_count_against_the_limit(db_path):
+    from tests.conftest import make_test_app
+
+    app = make_test_app(db_path, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="2 per minute")
+    client = app.test_client()
+    for _ in range(4):
+        answer = persona_login(client)
+        assert answer.status_code == 303
+        assert answer.headers["X-RateLimit-Limit"] == "2"
+        assert answer.headers["X-RateLimit-Remaining"] == "2"
+        client.post("/logout")
+    failed = client.post("/login", data={"id_number": "x", "password": "y"})
+    assert failed.status_code == 200 and failed.headers["X-RateLimit-Remaining"] == "1"
+    # Pages that check no limit carry no rate-limit headers.
+    assert "X-RateLimit-Limit" not in client.get("/login").headers
