@@ -14,7 +14,6 @@ from flask import (
     Flask,
     Response,
     current_app,
-    g,
     redirect,
     render_template,
     request,
@@ -224,6 +223,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Path(app.config["DATABASE"]).parent.mkdir(parents=True, exist_ok=True)
 
+    # Inside ProxyFix, so HTTPS behind a proxy is seen as HTTPS.
+    app.wsgi_app = SecurityHeaders(app.wsgi_app)
     if app.config["PROXY_COUNT"]:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
@@ -255,7 +256,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     register_blueprints(app)
     _limit_only_decorated_routes(app)
-    register_security_headers(app)
     register_error_pages(app)
     register_template_helpers(app)
     return app
@@ -409,24 +409,44 @@ def register_blueprints(app: Flask) -> None:
         return response
 
 
-def register_security_headers(app: Flask) -> None:
-    @app.before_request
-    def make_csp_nonce() -> None:
-        g.csp_nonce = secrets.token_urlsafe(16)
+# Where the request's CSP nonce waits in the WSGI environ for the templates.
+CSP_NONCE_KEY = "credit_self.csp_nonce"
 
-    @app.after_request
-    def security_headers(response: Response) -> Response:
-        headers = response.headers
-        # Appended, not set: no view sets these (a test checks each appears once), and
-        # setting scans every header already there for each one.
-        headers.extend(_SECURITY_HEADERS)
-        headers.add("Content-Security-Policy", _CONTENT_SECURITY_POLICY.format(g.get("csp_nonce", "")))
-        if request.is_secure:
-            headers.add("Strict-Transport-Security", "max-age=31536000")
-        # Every page may carry personal data; only versioned static files are cacheable.
-        if request.endpoint != "static":
-            headers["Cache-Control"] = "no-store"
-        return response
+
+class SecurityHeaders:
+    """WSGI middleware: the security headers on every response the app sends.
+
+    At the WSGI layer the fixed headers are appended as they are (Werkzeug's Headers
+    validates each value again, on every response), error responses get them too, and
+    each one is sent exactly once (a test checks). The CSP nonce is made here and read
+    by templates from the environ.
+    """
+
+    def __init__(self, wsgi_app: Callable) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict, start_response: Callable) -> Any:
+        nonce = environ[CSP_NONCE_KEY] = secrets.token_urlsafe(16)
+        https = environ.get("wsgi.url_scheme") == "https"
+
+        def start_with_security_headers(status: str, headers: list, exc_info: Any = None) -> Any:
+            headers.extend(_SECURITY_HEADERS)
+            headers.append(("Content-Security-Policy", _CONTENT_SECURITY_POLICY.format(nonce)))
+            if https:
+                headers.append(("Strict-Transport-Security", "max-age=31536000"))
+            # Every page may carry personal data: nothing is cached unless the response
+            # says otherwise (only static files do).
+            if not any(name.lower() == "cache-control" for name, _ in headers):
+                headers.append(("Cache-Control", "no-store"))
+            return start_response(status, headers, exc_info)
+
+        return self.wsgi_app(environ, start_with_security_headers)
+
+
+def csp_nonce() -> str:
+    """This request's CSP nonce, for the nonce="" of each script tag."""
+    context = _cv_request.get(None)
+    return context.request.environ.get(CSP_NONCE_KEY, "") if context is not None else ""
 
 
 _CONTENT_SECURITY_POLICY = (
@@ -485,7 +505,6 @@ def register_error_pages(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     from . import i18n, navigation
-    from .request_globals import request_globals
 
     @lru_cache(maxsize=16)
     def language_globals(language: i18n.Language) -> dict[str, Any]:
@@ -501,5 +520,5 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def template_globals() -> dict[str, Any]:
         values = dict(language_globals(i18n.language()))
-        values["csp_nonce"] = getattr(request_globals(), "csp_nonce", "")
+        values["csp_nonce"] = csp_nonce()
         return values

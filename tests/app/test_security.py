@@ -26,6 +26,27 @@ def test_security_headers_on_every_response(client, path):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_https_responses_ask_browsers_to_stay_on_https(client, db_path):
+    from tests.conftest import make_test_app
+
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+    secure = client.get("/login", base_url="https://localhost")
+    assert secure.headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
+    # Behind one proxy that terminates TLS, the forwarded scheme counts.
+    proxied = make_test_app(db_path, PROXY_COUNT=1).test_client()
+    answer = proxied.get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert answer.headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
+    assert "Strict-Transport-Security" not in proxied.get("/login").headers
+
+
+def test_error_and_static_responses_carry_the_headers_too(client):
+    with client.get("/static/css/app.css") as static:
+        assert static.headers["X-Frame-Options"] == "DENY"
+        assert len(static.headers.getlist("Cache-Control")) == 1
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and missing.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_every_script_tag_carries_the_nonce(client):
     response = client.get("/login")
     nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
