@@ -284,32 +284,40 @@ def mark_all_read(db: Database, id_number: str, now: datetime) -> None:
         )
 
 
-def note_expiring_entries(db: Database, id_number: str, now: datetime, today: date) -> int:
+def note_expiring_entries(db: Database, id_number: str, entries: list[dict], now: datetime,
+                          today: date) -> int:
     """Add one inbox message per active entry (and expiry date) ending within 14 days.
 
-    Generated lazily when the resident opens /me or /inbox. It reads first and writes only
-    when a message is new (dedupe key per entry and expiry date), so repeated visits cost
-    one query and a changed expiry date gives a new message.
+    Generated lazily when the resident opens /me or /inbox, from `entries` (every entry
+    about the resident, as `records.entries.entries_for` gives them, which /me reads
+    anyway). Without an entry ending soon there is no query at all; otherwise one read
+    skips those already noted (dedupe key per entry and expiry date, so a changed expiry
+    date gives a new message) and only new ones are written.
     """
-    soon = list(db.query(
-        """SELECT e.id, e.expires_on, l.name_en, l.name_zh FROM entries e
-           JOIN lists l ON l.code = e.list_code
-           WHERE e.id_number = ? AND e.status = 'listed' AND e.listed_on <= ?
-             AND e.expires_on > ? AND e.expires_on <= ?
-             AND NOT EXISTS (SELECT 1 FROM inbox_messages m
-                             WHERE m.dedupe_key = 'expiring:' || e.id || ':' || e.expires_on)""",
-        [id_number, today.isoformat(), today.isoformat(),
-         (today + timedelta(days=EXPIRY_NOTICE_DAYS)).isoformat()],
-    ))
+    first, last = today.isoformat(), (today + timedelta(days=EXPIRY_NOTICE_DAYS)).isoformat()
+    soon = {
+        f"expiring:{e['id']}:{e['expires_on']}": e
+        for e in entries
+        if e["status"] == "listed" and e["listed_on"] <= first
+        and e["expires_on"] is not None and first < e["expires_on"] <= last
+    }
     if not soon:
+        return 0
+    noted = {row[0] for row in db.execute(
+        f"SELECT dedupe_key FROM inbox_messages WHERE dedupe_key IN ({','.join('?' for _ in soon)})",
+        list(soon),
+    ).fetchall()}
+    new = {key: e for key, e in soon.items() if key not in noted}
+    if not new:
         return 0
     at = now.isoformat(timespec="seconds")
     with write_transaction(db):
-        for e in soon:
+        for key, e in new.items():
             _message(db, id_number, at, "entry_expiring", None, e["id"],
-                     {"expires_on": e["expires_on"], "list_en": e["name_en"], "list_zh": e["name_zh"]},
-                     dedupe_key=f"expiring:{e['id']}:{e['expires_on']}")
-    return len(soon)
+                     {"expires_on": e["expires_on"], "list_en": e["list_name_en"],
+                      "list_zh": e["list_name_zh"]},
+                     dedupe_key=key)
+    return len(new)
 
 
 # ---------------------------------------------------------------- reviewers

@@ -30,7 +30,7 @@ from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from ..records import entries as records_entries
 from ..records import rules
-from ..records.views import own_entry
+from ..records.views import own_entries, own_entry
 from ..request_globals import request_globals
 from . import data, forms
 
@@ -372,7 +372,8 @@ def init_app(app: Flask) -> None:
         # Lazily add "ends within 14 days" inbox messages when the resident looks.
         if request.endpoint in ("records.my_record", "corrections.inbox") and \
                 current_user.is_authenticated and current_user.is_resident:
-            data.note_expiring_entries(get_db(), current_user.id_number, clock.now(), clock.today())
+            data.note_expiring_entries(get_db(), current_user.id_number, own_entries(),
+                                       clock.now(), clock.today())
 
     # Template globals rather than a context processor: nothing is computed for a page
     # that does not use them, and macros imported without the page's context see them.

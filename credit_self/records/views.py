@@ -6,6 +6,7 @@ from .. import clock, limiter, navigation
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
+from ..request_globals import request_globals
 from ..i18n import N_
 from . import entries, labels, rules
 
@@ -17,12 +18,22 @@ limiter.exempt(bp)
 navigation.register("records.my_record", N_("Your record"), order=10)
 
 
+def own_entries() -> list[dict]:
+    """Every entry about the signed-in resident, read once per request: /me shows them
+    and the inbox's expiry notices (a hook before the page) look at them too."""
+    state = request_globals()
+    found = getattr(state, "own_entries", None)
+    if found is None:
+        found = state.own_entries = entries.entries_for(get_db(), current_user.id_number)
+    return found
+
+
 @bp.get("/me")
 @resident_required
 def my_record() -> str:
     db = get_db()
     summary = rules.summarise(
-        entries.entries_for(db, current_user.id_number),
+        own_entries(),
         clock.today(),
         current_app.config["EXPIRY_WARNING_DAYS"],
     )

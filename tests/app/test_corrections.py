@@ -384,6 +384,32 @@ def test_inbox_counts_unread_and_warns_of_entries_ending_soon(client, auth, db):
     assert 'class="badge"' not in client.get("/corrections").get_data(as_text=True)
 
 
+def test_ending_soon_notices_follow_the_expiry_date(client, auth, db):
+    who = persona("train_expiring")["id_number"]
+    entry = entry_id(db, "train_expiring", "railway_misconduct")
+
+    def notices():
+        return [r[0] for r in db.execute(
+            "SELECT dedupe_key FROM inbox_messages WHERE id_number = ? AND kind = 'entry_expiring' "
+            "ORDER BY id", [who]).fetchall()]
+
+    auth.login("train_expiring")
+    with db.conn:  # ends in 20 days: too far off for a notice
+        db.execute("UPDATE entries SET expires_on = date('now', '+20 days') WHERE id = ?", [entry])
+    client.get("/inbox")
+    assert notices() == []
+    with db.conn:  # a new expiry date 5 days away: one notice, from the inbox page too
+        db.execute("UPDATE entries SET expires_on = date('now', '+5 days') WHERE id = ?", [entry])
+    client.get("/inbox")
+    client.get("/me")
+    first = notices()
+    assert len(first) == 1 and first[0].startswith(f"expiring:{entry}:")
+    with db.conn:  # moved again: a second notice for the new date
+        db.execute("UPDATE entries SET expires_on = date('now', '+3 days') WHERE id = ?", [entry])
+    client.get("/me")
+    assert len(notices()) == 2
+
+
 def test_no_inbox_badge_when_signed_out(client):
     assert client.get("/login").status_code == 200
 
