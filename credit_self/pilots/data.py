@@ -5,6 +5,7 @@ are audited in the same transaction."""
 import json
 import random
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -34,10 +35,21 @@ class PilotError(Exception):
         self.code = code
 
 
+@lru_cache(maxsize=64)
+def _parsed(text: str) -> Any:
+    # Rules and grade bands change only when the catalog is loaded again, and the same
+    # text always parses to the same value: parsed once, shared, and only ever read.
+    return json.loads(text)
+
+
 def _pilot(row: dict) -> dict:
     pilot = dict(row)
-    pilot["grade_bands"] = json.loads(row["grade_bands"] or "[]")
-    pilot["rules"] = json.loads(row["rules"] or "{}")
+    pilot["grade_bands"] = _parsed(row["grade_bands"] or "[]")
+    pilot["rules"] = _parsed(row["rules"] or "{}")
+    # Everything the pilot's rules and grades sections show depends on (see
+    # views.pilot_reference): the same key always renders the same HTML.
+    pilot["reference_key"] = (row["code"], row["rules"], row["grade_bands"],
+                              row["bands_illustrative"])
     return pilot
 
 

@@ -9,8 +9,9 @@ from flask.cli import with_appcontext
 from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
                    request, url_for)
 from flask_login import current_user
+from markupsafe import Markup
 
-from .. import clock, navigation
+from .. import clock, i18n, navigation
 from ..admin import tools
 from ..auth.roles import resident_required, staff_required
 from ..db import connect, get_db
@@ -56,6 +57,29 @@ def _card(db, pilot: dict, id_number: str, message: str | None = None,
         "message_category": category,
         "retention_days": data.RETENTION_DAYS,
     }
+
+
+# Rendered rules-and-grades sections kept per app; a handful of pilots x languages.
+_REFERENCES_KEPT = 256
+
+
+def pilot_reference(pilot: dict) -> Markup:
+    """What the pilot scores and its grades (templates/pilots/_pilot_reference.html).
+
+    The same for every resident who sees the pilot, and about a fifth of /pilots'
+    rendering, so each is rendered once per language and pilot version (its rules,
+    bands and whether the bands are illustrative: `pilot["reference_key"]`) and kept.
+    """
+    kept = current_app.extensions.setdefault("pilot_references", {})
+    key = (i18n.language().code, pilot["reference_key"])
+    html = kept.get(key)
+    if html is None:
+        template = current_app.jinja_env.get_template("pilots/_pilot_reference.html")
+        html = template.module.pilot_reference(pilot)
+        if len(kept) >= _REFERENCES_KEPT:
+            kept.clear()
+        kept[key] = html
+    return html
 
 
 def _resident_pilot(db, code: str) -> dict:
@@ -297,3 +321,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.cli.add_command(purge_closed_pilots_command)
     app.cli.add_command(seed_pilot_events_command)
+    app.jinja_env.globals["pilot_reference"] = pilot_reference

@@ -52,6 +52,26 @@ def test_default_is_not_enrolled_and_nothing_is_scored(client, auth, db):
     assert db.execute("SELECT COUNT(*) FROM enrolments WHERE id_number = ?", [CLEAN]).fetchone()[0] == 0
 
 
+def test_rules_and_grades_follow_the_pilot_and_the_language(client, auth, db):
+    # The rules-and-grades sections are rendered once and kept: a change to the rules
+    # must still show at once, and each language keeps its own.
+    import json
+
+    auth.login("clean")
+    details = " ".join(soup(client.get("/pilots")).find(class_="pilot-details").get_text().split())
+    assert details.startswith("What this pilot scores")
+    chinese = soup(client.get("/pilots", headers={"Accept-Language": "zh-CN"}))
+    assert "What this pilot scores" not in chinese.find(class_="pilot-details").get_text()
+    rules = json.loads(db.execute("SELECT rules FROM pilots WHERE code = 'shanghai_civic'").fetchone()[0])
+    first = next(iter(rules))
+    rules[first]["label_en"] = "A renamed rule"
+    with db.conn:
+        db.execute("UPDATE pilots SET rules = ? WHERE code = 'shanghai_civic'",
+                   [json.dumps(rules, ensure_ascii=False)])
+    assert "A renamed rule" in card_text(client, "shanghai_civic")
+    assert "What this pilot scores" in card_text(client, "shanghai_civic")
+
+
 def test_pilot_of_another_region_is_not_found(client, auth):
     auth.login("clean")
     assert client.post("/pilots/rongcheng/opt-in").status_code == 404
