@@ -12,6 +12,7 @@ from typing import Iterator
 
 import click
 from flask import Flask, current_app, g
+from flask.globals import _cv_app
 from sqlite_utils import Database
 from sqlite_utils.utils import dedupe_keys
 
@@ -78,9 +79,15 @@ def _cached_connection(path: str) -> Database:
 
 def get_db() -> Database:
     """The request's database handle (this thread's open connection)."""
-    if "db" not in g:
-        g.db = _cached_connection(current_app.config["DATABASE"])
-    return g.db
+    # The app context straight from its context variable: a page asks for the database
+    # a dozen times, and `g` and `current_app` are proxies looked up on each use.
+    context = _cv_app.get(None)
+    if context is None:
+        raise RuntimeError("get_db() needs an application context")
+    db = context.g.get("db")
+    if db is None:
+        db = context.g.db = _cached_connection(context.app.config["DATABASE"])
+    return db
 
 
 def close_db(_error: BaseException | None = None) -> None:

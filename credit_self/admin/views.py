@@ -19,6 +19,7 @@ from .. import clock
 from ..auth.roles import staff_required
 from ..db import connect, get_db
 from ..i18n import lazy_gettext as _l
+from ..request_globals import signed_in_user
 from . import staff, tools
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -177,5 +178,6 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def end_disabled_sessions() -> None:
         """An account disabled while signed in loses its session at its next request."""
-        if current_user.is_authenticated and not current_user.is_active:
+        user = signed_in_user()
+        if user.is_authenticated and not user.is_active:
             logout_user()

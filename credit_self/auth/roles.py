@@ -5,6 +5,8 @@ from typing import Any, Callable, NoReturn
 from flask import abort
 from flask_login import current_user, login_required
 
+from ..request_globals import signed_in_user
+
 
 def resident_required(view: Callable) -> Callable:
     """Signed in as a resident (staff accounts have no record of their own)."""
@@ -12,7 +14,7 @@ def resident_required(view: Callable) -> Callable:
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        if not current_user.is_resident:
+        if not signed_in_user().is_resident:
             abort(403)
         return view(*args, **kwargs)
 

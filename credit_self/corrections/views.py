@@ -31,7 +31,7 @@ from ..i18n import lazy_gettext as _l
 from ..records import entries as records_entries
 from ..records import rules
 from ..records.views import own_entries, own_entry
-from ..request_globals import request_globals
+from ..request_globals import request_globals, signed_in_user
 from . import data, forms
 
 bp = Blueprint("corrections", __name__)
@@ -327,8 +327,8 @@ def _under_dispute() -> dict[int, dict]:
     found = getattr(state, "open_corrections", None)
     if found is None:
         found = (
-            data.open_by_entry(get_db(), current_user.id_number)
-            if current_user.is_authenticated and current_user.is_resident else {}
+            data.open_by_entry(get_db(), user.id_number)
+            if (user := signed_in_user()).is_authenticated and user.is_resident else {}
         )
         state.open_corrections = found
     return found
@@ -348,8 +348,8 @@ def dispute_tag(entry: dict) -> Markup:
 def inbox_badge() -> Markup:
     """The unread count beside the Inbox link in the navigation ("" when none)."""
     unread = (
-        data.unread_count(get_db(), current_user.id_number)
-        if current_user.is_authenticated and current_user.is_resident else 0
+        data.unread_count(get_db(), user.id_number)
+        if (user := signed_in_user()).is_authenticated and user.is_resident else 0
     )
     if not unread:
         return _NO_TAG
@@ -370,9 +370,11 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def expiry_notices() -> None:
         # Lazily add "ends within 14 days" inbox messages when the resident looks.
-        if request.endpoint in ("records.my_record", "corrections.inbox") and \
-                current_user.is_authenticated and current_user.is_resident:
-            data.note_expiring_entries(get_db(), current_user.id_number, own_entries(),
+        if request.endpoint not in ("records.my_record", "corrections.inbox"):
+            return
+        user = signed_in_user()
+        if user.is_authenticated and user.is_resident:
+            data.note_expiring_entries(get_db(), user.id_number, own_entries(),
                                        clock.now(), clock.today())
 
     # Template globals rather than a context processor: nothing is computed for a page

@@ -18,6 +18,7 @@ from ..db import connect, get_db
 from ..htmx import is_partial_request
 from ..i18n import gettext as _
 from ..i18n import N_
+from ..request_globals import signed_in_user
 from ..i18n import lazy_gettext as _l
 from . import data, forms
 
@@ -93,8 +94,8 @@ def _resident_pilot(db, code: str) -> dict:
 @resident_required
 def index() -> str:
     db = get_db()
-    cards = [_card(db, p, current_user.id_number)
-             for p in data.pilots_for_region(db, current_user.id_number[:6])]
+    id_number = signed_in_user().id_number
+    cards = [_card(db, p, id_number) for p in data.pilots_for_region(db, id_number[:6])]
     return render_template("pilots/index.html", cards=cards)
 
 

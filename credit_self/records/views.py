@@ -6,7 +6,7 @@ from .. import clock, limiter, navigation
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
-from ..request_globals import request_globals
+from ..request_globals import request_globals, signed_in_user
 from ..i18n import N_
 from . import entries, labels, rules
 
@@ -24,7 +24,7 @@ def own_entries() -> list[dict]:
     state = request_globals()
     found = getattr(state, "own_entries", None)
     if found is None:
-        found = state.own_entries = entries.entries_for(get_db(), current_user.id_number)
+        found = state.own_entries = entries.entries_for(get_db(), signed_in_user().id_number)
     return found
 
 
@@ -40,7 +40,7 @@ def my_record() -> str:
     return render_template(
         "records/my_record.html",
         summary=summary,
-        resident=entries.register_record(db, current_user.id_number),
+        resident=entries.register_record(db, signed_in_user().id_number),
         today=clock.today(),
     )
 
