@@ -224,6 +224,23 @@ def test_templates_read_dict_fields_exactly_as_jinja_does(app):
             render_template_string("{{ row.missing }}", row={"present": 1})
 
 
+def test_every_template_sees_every_global_in_both_languages(app, client, auth):
+    """Templates get the globals as one dict copied when they load (not a live view),
+    so every capability must register its globals while the app is created."""
+    auth.login("defaulter")
+    for language in ("en", "zh-CN"):
+        assert client.get("/me", headers={"Accept-Language": language}).status_code == 200
+        assert client.get("/pilots", headers={"Accept-Language": language}).status_code == 200
+    registered = set(app.base_jinja_env.globals)
+    assert {"csrf_token", "dispute_tag", "inbox_badge", "pilot_reference"} <= registered
+    loaded = [template
+              for env in app._language_environments.values()
+              for template in env.cache.values()]
+    assert len(loaded) >= 4
+    for template in loaded:
+        assert registered <= set(template.globals), template.name
+
+
 def test_session_signing_follows_key_changes(app, client, auth):
     """The session serializer is kept between requests; changing the key (or listing
     the old one as a fallback) must still take effect at once."""
