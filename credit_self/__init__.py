@@ -253,6 +253,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     formatters.init_app(app)
     csrf.init_app(app)
+    _check_csrf_only_where_it_applies(app)
     # Flask-WTF offers csrf_token() both as a global and from a context processor (run
     # for every page); the global alone does.
     app.jinja_env.globals["csrf_token"] = csrf_token_for_session
@@ -271,6 +272,29 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     register_template_helpers(app)
     return app
+
+
+def _check_csrf_only_where_it_applies(app: Flask) -> None:
+    """Skip Flask-WTF's check before requests that cannot change anything.
+
+    Its hook looks up the route's exemptions (a dozen proxy look-ups) before it looks
+    at the method, so every GET paid for a check that ends with "not a POST". Only the
+    methods in WTF_CSRF_METHODS (POST, PUT, PATCH, DELETE) are ever checked, exactly
+    as before.
+    """
+    checks = app.before_request_funcs.get(None, [])
+    for index, hook in enumerate(checks):
+        if getattr(hook, "__module__", "") == "flask_wtf.csrf" and hook.__name__ == "csrf_protect":
+
+            @wraps(hook)
+            def csrf_protect(hook: Callable = hook) -> None:
+                context = _cv_request.get(None)
+                if context is not None and \
+                        context.request.method not in app.config["WTF_CSRF_METHODS"]:
+                    return None
+                return hook()
+
+            checks[index] = csrf_protect
 
 
 def _limit_only_decorated_routes(app: Flask) -> None:
