@@ -199,12 +199,12 @@ class CreditSelfApp(Flask):
 
 def select_locale() -> Locale:
     """The language cookie wins; otherwise the browser's Accept-Language."""
-    from flask import current_app
-
-    languages = current_app.config["LANGUAGES"]
-    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    context = _cv_request.get()
+    languages = context.app.config["LANGUAGES"]
+    chosen = context.request.cookies.get(LANGUAGE_COOKIE)
     if chosen not in languages:
-        chosen = _best_language(request.headers.get("Accept-Language", ""), tuple(languages))
+        chosen = _best_language(context.request.headers.get("Accept-Language", ""),
+                                tuple(languages))
     return _parsed_locale(chosen)
 
 
@@ -368,12 +368,16 @@ def csrf_token_for_session() -> str:
     """
     from flask_wtf.csrf import generate_csrf
 
-    secret = session.get("csrf_token")
-    config = current_app.config
+    # The request context straight from its context variable (no session and app proxies).
+    context = _cv_request.get(None)
+    if context is None:
+        return generate_csrf()
+    app, secret = context.app, context.session.get("csrf_token")
+    config = app.config
     if secret is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    signed = current_app.extensions.setdefault("signed_csrf_tokens", {})
-    key = (config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key, secret)
+    signed = app.extensions.setdefault("signed_csrf_tokens", {})
+    key = (config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, secret)
     token = signed.get(key)
     if token is None:
         if len(signed) >= _SIGNED_CSRF_TOKENS_KEPT:

@@ -2,7 +2,7 @@
 
 No Flask here: every function takes the Database, so the CLI and tests use it directly.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from flask_login import UserMixin
@@ -44,6 +44,10 @@ class Account(UserMixin):
         return f"{self.role}:{self.login}"
 
 
+# An Account's fields, in order: the columns get_account reads.
+_ACCOUNT_COLUMNS = ", ".join(field.name for field in fields(Account))
+
+
 def _account(row: dict) -> Account:
     return Account(
         id=row["id"],
@@ -57,8 +61,10 @@ def _account(row: dict) -> Account:
 
 
 def get_account(db: Database, account_id: int) -> Account | None:
-    rows = list(db.query("SELECT * FROM accounts WHERE id = ?", [account_id]))
-    return _account(rows[0]) if rows else None
+    # Read on every signed-in request: only the columns an Account holds (not the
+    # password hash), straight into the dataclass.
+    row = db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", [account_id]).fetchone()
+    return Account(*row) if row else None
 
 
 def find_resident(db: Database, id_number: str) -> dict | None:
