@@ -546,12 +546,12 @@ def register_error_pages(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from . import i18n, navigation
 
-    @lru_cache(maxsize=16)
-    def language_globals(language: i18n.Language) -> dict[str, Any]:
-        # The same for every page in one language: built once per language.
+    @lru_cache(maxsize=64)
+    def language_globals(language: i18n.Language, script_root: str) -> dict[str, Any]:
+        # The same for every page in one language (under one script root): built once.
         code = language.code or "en"
         return {
-            "resident_nav": navigation.links(language),
+            "resident_nav": navigation.links(language, script_root, app.url_for),
             "current_language": code,
             "language_names": LANGUAGE_NAMES,
             "is_zh": code.startswith("zh"),
@@ -559,6 +559,6 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
-        values = dict(language_globals(i18n.language()))
+        values = dict(language_globals(i18n.language(), _cv_request.get().request.script_root))
         values["csp_nonce"] = csp_nonce()
         return values

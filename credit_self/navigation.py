@@ -1,6 +1,7 @@
 """The resident's main navigation: each capability registers its own page here, so the
 base layout needs no change when a capability is added."""
 from dataclasses import dataclass
+from typing import Callable
 
 
 @dataclass(frozen=True)
@@ -23,16 +24,19 @@ def register(endpoint: str, label, order: int) -> None:
 class Link:
     endpoint: str
     label: str
+    href: str
 
 
-def links(language) -> list[Link]:
-    """The navigation in one language (an i18n.Language), worked out once per language
-    rather than translating each label on every page."""
-    key = (language.code, len(_ITEMS))
+def links(language, script_root: str, url_for: Callable[[str], str]) -> list[Link]:
+    """The navigation in one language (an i18n.Language) under one script root, worked
+    out once rather than translating each label and building each URL on every page."""
+    key = (language.code, script_root, len(_ITEMS))
     cached = _LINKS.get(key)
     if cached is None:
-        cached = _LINKS[key] = [Link(item.endpoint, language.gettext(item.label))
-                                for item in _ITEMS]
+        cached = _LINKS[key] = [
+            Link(item.endpoint, language.gettext(item.label), url_for(item.endpoint))
+            for item in _ITEMS
+        ]
     return cached
 
 

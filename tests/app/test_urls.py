@@ -33,3 +33,23 @@ def test_anchors_and_methods_are_part_of_the_remembered_url(app):
         anchored = url_for("records.my_record", _anchor="entry-3")
         assert plain == "/me" and anchored == "/me#entry-3"
         assert url_for("records.my_record") == "/me"
+
+
+def test_navigation_links_follow_the_mount_point_and_language(client, auth):
+    # The navigation's links and labels are worked out once per language and mount point.
+    from bs4 import BeautifulSoup
+
+    auth.login("defaulter")
+
+    def nav(**kwargs):
+        page = BeautifulSoup(client.get("/me", **kwargs).get_data(as_text=True), "html.parser")
+        return [(a["href"], a.get_text(strip=True)) for a in page.select(".main-nav__link")]
+
+    plain = nav()
+    assert ("/me", "Your record") in plain and ("/pilots", "Scoring pilots") in plain
+    mounted = nav(base_url="http://localhost/sub/")
+    assert [href for href, _ in mounted] == ["/sub" + href for href, _ in plain]
+    chinese = nav(headers={"Accept-Language": "zh-CN"})
+    assert [href for href, _ in chinese] == [href for href, _ in plain]
+    assert ("/me", "Your record") not in chinese
+    assert nav() == plain
