@@ -543,6 +543,19 @@ def register_error_pages(app: Flask) -> None:
         return render_error(error.code)
 
 
+class StaticUrls(dict):
+    """Static file name -> its URL under one mount point, built on first use: the layout
+    links the same three files from every page."""
+
+    def __init__(self, url_for: Callable[..., str]) -> None:
+        super().__init__()
+        self._url_for = url_for
+
+    def __missing__(self, filename: str) -> str:
+        url = self[filename] = self._url_for("static", filename=filename)
+        return url
+
+
 def register_template_helpers(app: Flask) -> None:
     from . import i18n, navigation
 
@@ -552,6 +565,7 @@ def register_template_helpers(app: Flask) -> None:
         code = language.code or "en"
         return {
             "resident_nav": navigation.links(language, script_root, app.url_for),
+            "static_urls": StaticUrls(app.url_for),
             "current_language": code,
             "language_names": LANGUAGE_NAMES,
             "is_zh": code.startswith("zh"),

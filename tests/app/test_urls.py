@@ -36,7 +36,8 @@ def test_anchors_and_methods_are_part_of_the_remembered_url(app):
 
 
 def test_navigation_links_follow_the_mount_point_and_language(client, auth):
-    # The navigation's links and labels are worked out once per language and mount point.
+    # The navigation's links and labels, and the layout's static URLs, are worked out
+    # once per language and mount point.
     from bs4 import BeautifulSoup
 
     auth.login("defaulter")
@@ -49,6 +50,10 @@ def test_navigation_links_follow_the_mount_point_and_language(client, auth):
     assert ("/me", "Your record") in plain and ("/pilots", "Scoring pilots") in plain
     mounted = nav(base_url="http://localhost/sub/")
     assert [href for href, _ in mounted] == ["/sub" + href for href, _ in plain]
+    # So are the layout's own stylesheet and scripts.
+    page = client.get("/me", base_url="http://localhost/sub/").get_data(as_text=True)
+    assert 'href="/sub/static/css/app.css"' in page and 'src="/sub/static/js/htmx.min.js"' in page
+    assert 'href="/static/css/app.css"' in client.get("/me").get_data(as_text=True)
     chinese = nav(headers={"Accept-Language": "zh-CN"})
     assert [href for href, _ in chinese] == [href for href, _ in plain]
     assert ("/me", "Your record") not in chinese
