@@ -47,6 +47,22 @@ def test_error_and_static_responses_carry_the_headers_too(client):
     assert missing.status_code == 404 and missing.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_pages_built_from_the_session_say_so_to_caches(client, auth):
+    # Every page reads the session (who is signed in), so shared caches must key on the
+    # cookie as well as on htmx; said once each, whether or not a cookie is sent.
+    def vary(response):
+        return [v.strip() for v in ",".join(response.headers.getlist("Vary")).split(",")]
+
+    assert sorted(vary(client.get("/login"))) == ["Cookie", "HX-Request"]
+    signing_in = auth.login("defaulter")
+    assert "Set-Cookie" in signing_in.headers and vary(signing_in).count("Cookie") == 1
+    page = client.get("/me")
+    assert "Set-Cookie" not in page.headers
+    assert vary(page) == ["HX-Request", "Cookie"]
+    partial = client.get("/me", headers={"HX-Request": "true"})
+    assert vary(partial) == ["HX-Request", "Cookie"]
+
+
 def test_every_script_tag_carries_the_nonce(client):
     response = client.get("/login")
     nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
