@@ -1,9 +1,22 @@
 """Security headers, CSRF, error pages, strict templates."""
+import re
+
 import jinja2
 import pytest
 from flask import render_template_string
 
 from tests.conftest import persona
+
+
+def form_token(html: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def sign_in_with(client, token: str):
+    p = persona("clean")
+    return client.post(
+        "/login", data={"csrf_token": token, "id_number": p["id_number"], "password": p["password"]}
+    )
 
 PAGES = ["/", "/login", "/activate"]
 
@@ -111,18 +124,10 @@ def test_htmx_post_without_token_is_refused_too(csrf_client):
 
 
 def test_post_with_token_from_the_form_works(csrf_client):
-    import re
-
-    page = csrf_client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    p = persona("clean")
-    response = csrf_client.post(
-        "/login", data={"csrf_token": token, "id_number": p["id_number"], "password": p["password"]}
-    )
-    assert response.status_code == 303
+    token = form_token(csrf_client.get("/login").get_data(as_text=True))
+    assert sign_in_with(csrf_client, token).status_code == 303
     # htmx requests may send the token as a header instead
-    page = csrf_client.get("/me").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = form_token(csrf_client.get("/me").get_data(as_text=True))
     response = csrf_client.post("/logout", headers={"X-CSRFToken": token, "HX-Request": "true"})
     assert response.status_code == 303
 
@@ -130,40 +135,25 @@ def test_post_with_token_from_the_form_works(csrf_client):
 def test_signing_in_starts_a_new_csrf_secret(csrf_client):
     """A token seen before sign-in (e.g. planted by someone else) is useless after it;
     the new session carries its secret from the start, so pages do not rewrite it."""
-    import re
-
-    page = csrf_client.get("/login").get_data(as_text=True)
-    before = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    p = persona("clean")
-    response = csrf_client.post(
-        "/login", data={"csrf_token": before, "id_number": p["id_number"], "password": p["password"]}
-    )
-    assert response.status_code == 303
+    before = form_token(csrf_client.get("/login").get_data(as_text=True))
+    assert sign_in_with(csrf_client, before).status_code == 303
     first_page = csrf_client.get("/me")
     assert "Set-Cookie" not in first_page.headers
     assert csrf_client.post("/logout", data={"csrf_token": before}).status_code == 400
-    after = re.search(r'name="csrf_token" value="([^"]+)"', first_page.get_data(as_text=True)).group(1)
+    after = form_token(first_page.get_data(as_text=True))
     assert csrf_client.post("/logout", data={"csrf_token": after}).status_code == 303
 
 
 def test_forms_keep_working_after_the_signing_key_changes(csrf_app):
     """Signed CSRF tokens are reused per session secret and key: a new key must give
     pages a token it accepts."""
-    import re
-
     client = csrf_app.test_client()
-    token = lambda: re.search(r'name="csrf_token" value="([^"]+)"',  # noqa: E731
-                              client.get("/login").get_data(as_text=True)).group(1)
-    before = token()
+    before = form_token(client.get("/login").get_data(as_text=True))
     csrf_app.config["SECRET_KEY_FALLBACKS"] = [csrf_app.config["SECRET_KEY"]]
     csrf_app.config["SECRET_KEY"] = "a-new-signing-key-" + "y" * 32
-    after = token()
+    after = form_token(client.get("/login").get_data(as_text=True))
     assert after != before
-    p = persona("clean")
-    response = client.post(
-        "/login", data={"csrf_token": after, "id_number": p["id_number"], "password": p["password"]}
-    )
-    assert response.status_code == 303
+    assert sign_in_with(client, after).status_code == 303
 
 
 def test_undefined_template_variables_raise(app):
