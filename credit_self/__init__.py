@@ -282,19 +282,30 @@ def _check_csrf_only_where_it_applies(app: Flask) -> None:
     methods in WTF_CSRF_METHODS (POST, PUT, PATCH, DELETE) are ever checked, exactly
     as before.
     """
-    checks = app.before_request_funcs.get(None, [])
-    for index, hook in enumerate(checks):
-        if getattr(hook, "__module__", "") == "flask_wtf.csrf" and hook.__name__ == "csrf_protect":
+    def only_where_it_applies(hook: Callable) -> Callable:
+        @wraps(hook)
+        def csrf_protect() -> None:
+            context = _cv_request.get(None)
+            if context is not None and context.request.method not in app.config["WTF_CSRF_METHODS"]:
+                return None
+            return hook()
+        return csrf_protect
 
-            @wraps(hook)
-            def csrf_protect(hook: Callable = hook) -> None:
-                context = _cv_request.get(None)
-                if context is not None and \
-                        context.request.method not in app.config["WTF_CSRF_METHODS"]:
-                    return None
-                return hook()
+    _wrap_hooks(
+        app.before_request_funcs.get(None, []),
+        lambda hook: getattr(hook, "__module__", "") == "flask_wtf.csrf"
+        and getattr(hook, "__name__", "") == "csrf_protect",
+        only_where_it_applies,
+    )
 
-            checks[index] = csrf_protect
+
+def _wrap_hooks(hooks: list[Callable], is_target: Callable[[Callable], bool],
+                wrap: Callable[[Callable], Callable]) -> None:
+    """Replace each hook an extension registered that `is_target` picks by `wrap(hook)`,
+    in place, so the hooks keep their order."""
+    for index, hook in enumerate(hooks):
+        if is_target(hook):
+            hooks[index] = wrap(hook)
 
 
 def _limit_only_decorated_routes(app: Flask) -> None:
@@ -345,14 +356,16 @@ def _skip_limiter_hooks_when_unused(app: Flask) -> None:
                 hook(error)
         return when_used
 
-    after = app.after_request_funcs.get(None, [])
-    for index, hook in enumerate(after):
-        if isinstance(hook, partial) and hook.func is inject and hook.args == (limiter,):
-            after[index] = after_request_when_used(hook)
-    teardown = app.teardown_request_funcs.get(None, [])
-    for index, hook in enumerate(teardown):
-        if release is not None and hook == release:
-            teardown[index] = teardown_when_used(hook)
+    _wrap_hooks(
+        app.after_request_funcs.get(None, []),
+        lambda hook: isinstance(hook, partial) and hook.func is inject and hook.args == (limiter,),
+        after_request_when_used,
+    )
+    _wrap_hooks(
+        app.teardown_request_funcs.get(None, []),
+        lambda hook: release is not None and hook == release,
+        teardown_when_used,
+    )
 
 
 _SIGNED_CSRF_TOKENS_KEPT = 10_000
