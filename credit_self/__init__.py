@@ -37,6 +37,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 from .i18n import lazy_gettext as _l
+from .keep import kept
 
 # Extensions are module-level so blueprints can import them; each is bound in create_app.
 csrf = CSRFProtect()
@@ -188,13 +189,9 @@ class CreditSelfApp(Flask):
         # picks among an endpoint's rules.
         key = (request_context.request.script_root, endpoint, _anchor,
                _method or request_context.request.method, *values.items())
-        url = self._url_cache.get(key)
-        if url is None:
-            url = super().url_for(endpoint, _anchor=_anchor, _method=_method, **values)
-            if len(self._url_cache) >= URL_CACHE_SIZE:
-                self._url_cache.clear()
-            self._url_cache[key] = url
-        return url
+        return kept(self._url_cache, key,
+                    lambda: Flask.url_for(self, endpoint, _anchor=_anchor, _method=_method, **values),
+                    URL_CACHE_SIZE)
 
 
 def select_locale() -> Locale:
@@ -389,14 +386,9 @@ def csrf_token_for_session() -> str:
     config = app.config
     if secret is None or config["WTF_CSRF_TIME_LIMIT"] is not None:
         return generate_csrf()
-    signed = app.extensions.setdefault("signed_csrf_tokens", {})
     key = (config.get("WTF_CSRF_SECRET_KEY") or app.secret_key, secret)
-    token = signed.get(key)
-    if token is None:
-        if len(signed) >= _SIGNED_CSRF_TOKENS_KEPT:
-            signed.clear()
-        token = signed[key] = generate_csrf()
-    return token
+    return kept(app.extensions.setdefault("signed_csrf_tokens", {}), key, generate_csrf,
+                _SIGNED_CSRF_TOKENS_KEPT)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from .keep import kept
+
 # Catalogs kept per process: one per database in use (tests open many).
 _KEPT = 32
 
@@ -41,13 +43,7 @@ def token(db: Database) -> str:
 def current(db: Database) -> Catalog:
     """The catalog as the database holds it now."""
     now = token(db)
-    catalog = _catalogs.get(now)
-    if catalog is None:
-        catalog = _load(db, now)
-        if len(_catalogs) >= _KEPT:
-            _catalogs.clear()
-        _catalogs[now] = catalog
-    return catalog
+    return kept(_catalogs, now, lambda: _load(db, now), _KEPT)
 
 
 def _load(db: Database, now: str) -> Catalog:

@@ -18,8 +18,9 @@ from ..db import connect, get_db
 from ..htmx import is_partial_request
 from ..i18n import gettext as _
 from ..i18n import N_
-from ..request_globals import signed_in_user
 from ..i18n import lazy_gettext as _l
+from ..keep import kept
+from ..request_globals import signed_in_user
 from . import data, forms
 
 bp = Blueprint("pilots", __name__)
@@ -71,16 +72,12 @@ def pilot_reference(pilot: dict) -> Markup:
     rendering, so each is rendered once per language and pilot version (its rules,
     bands and whether the bands are illustrative: `pilot["reference_key"]`) and kept.
     """
-    kept = current_app.extensions.setdefault("pilot_references", {})
-    key = (i18n.language().code, pilot["reference_key"])
-    html = kept.get(key)
-    if html is None:
+    def render() -> Markup:
         template = current_app.jinja_env.get_template("pilots/_pilot_reference.html")
-        html = template.module.pilot_reference(pilot)
-        if len(kept) >= _REFERENCES_KEPT:
-            kept.clear()
-        kept[key] = html
-    return html
+        return template.module.pilot_reference(pilot)
+
+    return kept(current_app.extensions.setdefault("pilot_references", {}),
+                (i18n.language().code, pilot["reference_key"]), render, _REFERENCES_KEPT)
 
 
 def _resident_pilot(db, code: str) -> dict:
