@@ -28,6 +28,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_login.config import COOKIE_NAME
+from flask_login.utils import _create_identifier
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import Environment, StrictUndefined
 from werkzeug.datastructures import LanguageAccept
@@ -38,6 +39,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 from .i18n import lazy_gettext as _l
 from .keep import kept
+from .signing import KeyOnceTimestampSigner
 
 # Extensions are module-level so blueprints can import them; each is bound in create_app.
 csrf = CSRFProtect()
@@ -57,7 +59,23 @@ class SessionLoginManager(LoginManager):
         return super()._load_user()
 
 
+def session_identifier() -> str:
+    """Flask-Login's session-protection identifier: a SHA-512 of the client's address and
+    browser, computed on every signed-in request. Remembered per (address, browser)."""
+    request_ = _cv_request.get().request
+    headers = request_.headers
+    return _identifier_for(headers.get("X-Forwarded-For", request_.remote_addr),
+                           headers.get("User-Agent"))
+
+
+@lru_cache(maxsize=1024)
+def _identifier_for(_address: str | None, _user_agent: str | None) -> str:
+    # Flask-Login's own function reads exactly these two values from the request.
+    return _create_identifier()
+
+
 login_manager = SessionLoginManager()
+login_manager._session_identifier_generator = session_identifier
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
@@ -81,8 +99,15 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
         key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
         cached = self._serializers.get(key)
         if cached is None:
-            cached = self._serializers[key] = super().get_signing_serializer(app)
+            cached = self._serializers[key] = self._serializer_for(app)
         return cached
+
+    def _serializer_for(self, app: Flask):
+        """Flask's serializer, with a signer that derives its key once (same cookies)."""
+        serializer = super().get_signing_serializer(app)
+        if serializer is not None:
+            serializer.signer = KeyOnceTimestampSigner
+        return serializer
 
     @cached_property
     def _serializers(self) -> dict:

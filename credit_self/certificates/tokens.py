@@ -12,14 +12,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from itsdangerous import (
-    BadData,
-    SignatureExpired,
-    TimestampSigner,
-    URLSafeTimedSerializer,
-)
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlite_utils import Database
 
+from ..signing import KeyOnceTimestampSigner
 from . import store
 
 SALT = "credit-self.certificate.v1"
@@ -39,7 +35,7 @@ VERDICT_NOT_VALID = "not_valid"
 VERDICT_UNAVAILABLE = "unavailable"
 
 
-class ServerClockSigner(TimestampSigner):
+class ServerClockSigner(KeyOnceTimestampSigner):
     """Signs and checks ages on the server's clock: the `now` it is given."""
 
     def __init__(self, *args, now: datetime, **kwargs) -> None:

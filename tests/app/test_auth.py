@@ -205,3 +205,21 @@ def test_successful_sign_ins_do_not_count_against_the_limit(db_path):
     assert failed.status_code == 200 and failed.headers["X-RateLimit-Remaining"] == "1"
     # Pages that check no limit carry no rate-limit headers.
     assert "X-RateLimit-Limit" not in client.get("/login").headers
+
+
+@pytest.mark.parametrize("address, agent", [
+    ("127.0.0.1", "Browser A"), ("127.0.0.1", "Browser B"), ("10.0.0.9", "Browser A"),
+    ("127.0.0.1", None),
+])
+def test_session_protection_identifier_is_flask_logins_own(app, address, agent):
+    # Remembered per (address, browser): each pair still gets its own identifier.
+    from flask_login.utils import _create_identifier
+
+    from credit_self import session_identifier
+
+    headers = {"User-Agent": agent} if agent else {}
+    for forwarded in (None, "203.0.113.7, 10.0.0.1"):
+        if forwarded:
+            headers["X-Forwarded-For"] = forwarded
+        with app.test_request_context(headers=headers, environ_base={"REMOTE_ADDR": address}):
+            assert session_identifier() == _create_identifier()
