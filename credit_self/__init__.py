@@ -6,7 +6,7 @@ import secrets
 import weakref
 from functools import cached_property, lru_cache, partial, wraps
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -22,7 +22,7 @@ from flask import (
 )
 from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import NullSession, SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -53,6 +53,8 @@ class SessionLoginManager(LoginManager):
     """
 
     def _load_user(self):
+        if isinstance(session._get_current_object(), NoSession):
+            return self._update_request_context_with_user()
         if "_user_id" not in session and \
                 current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in request.cookies:
             return self._update_request_context_with_user()
@@ -84,12 +86,34 @@ URL_CACHE_SIZE = 4096
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文"}
 
 
+class NoSession(NullSession):
+    """The session of a page served without one: empty, and any write is a bug."""
+
+    def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise RuntimeError(f"{request.path} is served without a session: it cannot store one")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+
+
+def serve_without_session(app: Flask, *path_prefixes: str) -> None:
+    """Serve paths starting with these prefixes without reading or writing the session
+    cookie: every visitor, signed in or not, gets the same anonymous page."""
+    app.extensions["sessionless_paths"] = (
+        *app.extensions.get("sessionless_paths", ()), *path_prefixes)
+
+
 class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
     """Mark the session cookie Secure whenever the request came over HTTPS.
 
     Flask's SESSION_COOKIE_SECURE is all-or-nothing; local `make run` serves plain HTTP,
     while any HTTPS deployment (directly or behind ProxyFix) gets Secure cookies.
+    Paths registered with `serve_without_session` get a `NoSession` instead.
     """
+
+    def open_session(self, app: Flask, request_: Any):
+        if request_.path.startswith(app.extensions.get("sessionless_paths", ())):
+            return NoSession()
+        return super().open_session(app, request_)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
@@ -263,6 +287,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         count = app.config["PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     app.session_interface = SecureWhenHttpsSessionInterface()
+    # Static files are the same for everyone.
+    serve_without_session(app, f"{app.static_url_path}/")
     # A typo in a template must fail loudly, never render a blank.
     app.jinja_env.undefined = StrictUndefined
 
@@ -479,7 +505,7 @@ def register_blueprints(app: Flask) -> None:
         return response
 
 
-# Where the request's CSP nonce waits in the WSGI environ for the templates.
+# Where the request's CSP nonce, once a page asks for it, waits in the WSGI environ.
 CSP_NONCE_KEY = "credit_self.csp_nonce"
 
 
@@ -488,20 +514,23 @@ class SecurityHeaders:
 
     At the WSGI layer the fixed headers are appended as they are (Werkzeug's Headers
     validates each value again, on every response), error responses get them too, and
-    each one is sent exactly once (a test checks). The CSP nonce is made here and read
-    by templates from the environ.
+    each one is sent exactly once (a test checks). The CSP nonce is made by the first
+    template that asks for it (`csp_nonce()`) and read here from the environ.
     """
 
     def __init__(self, wsgi_app: Callable) -> None:
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
-        nonce = environ[CSP_NONCE_KEY] = secrets.token_urlsafe(16)
         https = environ.get("wsgi.url_scheme") == "https"
 
         def start_with_security_headers(status: str, headers: list, exc_info: Any = None) -> Any:
             headers.extend(_SECURITY_HEADERS)
-            headers.append(("Content-Security-Policy", _CONTENT_SECURITY_POLICY.format(nonce)))
+            # A response that rendered no page (JSON, redirects, files) never asked for a
+            # nonce: it allows no inline script at all.
+            nonce = environ.get(CSP_NONCE_KEY)
+            headers.append(("Content-Security-Policy",
+                            _CONTENT_SECURITY_POLICY.format(f" 'nonce-{nonce}'" if nonce else "")))
             if https:
                 headers.append(("Strict-Transport-Security", "max-age=31536000"))
             # Every page may carry personal data: nothing is cached unless the response
@@ -514,14 +543,20 @@ class SecurityHeaders:
 
 
 def csp_nonce() -> str:
-    """This request's CSP nonce, for the nonce="" of each script tag."""
+    """This request's CSP nonce, for the nonce="" of each script tag; made on first use."""
     context = _cv_request.get(None)
-    return context.request.environ.get(CSP_NONCE_KEY, "") if context is not None else ""
+    if context is None:
+        return ""
+    environ = context.request.environ
+    nonce = environ.get(CSP_NONCE_KEY)
+    if nonce is None:
+        nonce = environ[CSP_NONCE_KEY] = secrets.token_urlsafe(16)
+    return nonce
 
 
 _CONTENT_SECURITY_POLICY = (
     "default-src 'self'; "
-    "script-src 'self' 'nonce-{}'; "
+    "script-src 'self'{}; "
     "style-src 'self'; "
     "img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; "

@@ -31,7 +31,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 
-from .. import audit, clock, limiter, navigation
+from .. import audit, clock, limiter, navigation, serve_without_session
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
 from ..htmx import is_partial_request
@@ -413,3 +413,7 @@ def init_app(app: Flask) -> None:
     )
     app.config.setdefault("PUBLIC_BASE_URL", os.environ.get("CREDIT_SELF_PUBLIC_BASE_URL"))
     app.register_blueprint(bp)
+    # Verification is anonymous: the verifier's pages and API never read the session, so
+    # a scan from a phone that is signed in here is not tied to its account, and every
+    # verifier sees the same page.
+    serve_without_session(app, "/v/", "/api/v1/")

@@ -312,6 +312,40 @@ def test_verify_page_is_public_and_has_security_headers(app, client):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_verification_ignores_the_scanning_browsers_session(app, client, auth):
+    # A verifier who happens to be signed in here scans anonymously: the session cookie
+    # is neither read nor rewritten, and the page is the one everybody gets.
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate, kind=tokens.PRINT)
+    anonymous_page = app.test_client().get(f"/v/{token}").get_data(as_text=True)
+    auth.login("defaulter")
+    assert "Sign out" in client.get("/me").get_data(as_text=True)
+    for path in (f"/v/{token}", f"/api/v1/verify/{token}", "/api/v1/openapi.json",
+                 "/static/css/app.css"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "Set-Cookie" not in response.headers, path
+        assert "Cookie" not in response.vary, path
+        response.close()
+    page = client.get(f"/v/{token}").get_data(as_text=True)
+    assert "Sign out" not in page and "My record" not in page
+    assert verdict_section(page) == verdict_section(anonymous_page)
+    assert {scan["verdict"] for scan in scans(app, certificate["id"])} == {"valid"}
+    # Still signed in everywhere else.
+    assert client.get("/me").status_code == 200
+
+
+def test_a_page_served_without_a_session_cannot_store_one(app):
+    from flask import session
+
+    with app.test_request_context("/v/anything"):
+        assert not session and "_user_id" not in session
+        with pytest.raises(RuntimeError, match="served without a session"):
+            session["_user_id"] = "resident:1"
+    with app.test_request_context("/me"):
+        session["_user_id"] = "resident:1"  # every other page has its session
+
+
 def test_openapi_document_describes_the_verify_endpoint(client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.")
