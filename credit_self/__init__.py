@@ -33,7 +33,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import Environment, StrictUndefined
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import parse_accept_header
+from werkzeug.http import parse_accept_header, parse_cookie
+from werkzeug.utils import cached_property as werkzeug_cached_property
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
@@ -296,6 +297,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from . import audit, cli, db, formatters, htmx, i18n
 
     htmx.init_app(app)
+    app.request_class = _reading_cookies_from_the_environ(app.request_class)
     db.init_app(app)
     audit.init_app(app)
     cli.init_app(app)
@@ -320,6 +322,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_pages(app)
     register_template_helpers(app)
     return app
+
+
+def _reading_cookies_from_the_environ(base: type) -> type:
+    class Request(base):  # type: ignore[misc, valid-type]
+        @werkzeug_cached_property
+        def cookies(self):
+            """Werkzeug's parse of the request's cookies, from the one `HTTP_COOKIE` a
+            WSGI server passes. Werkzeug first searches every header for "Cookie", which
+            cost as much as the parse; the session and the language both need it."""
+            return parse_cookie(self.environ.get("HTTP_COOKIE", ""), cls=self.dict_storage_class)
+
+    Request.__name__ = Request.__qualname__ = base.__name__
+    return Request
 
 
 def _check_csrf_only_where_it_applies(app: Flask) -> None:
