@@ -644,7 +644,7 @@ def register_template_helpers(app: Flask) -> None:
         # The same for every page in one language (under one script root): built once.
         code = language.code or "en"
         return {
-            "resident_nav": navigation.links(language, script_root, app.url_for),
+            "resident_nav": navigation.links(language, app.url_for),
             "static_urls": StaticUrls(app.url_for),
             "current_language": code,
             "language_names": LANGUAGE_NAMES,

@@ -23,7 +23,7 @@ from babel.support import Translations
 from flask import Flask, has_request_context
 from flask.globals import _cv_app
 
-from .request_globals import request_globals
+from .request_globals import once_per_request
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import Environment
@@ -33,40 +33,31 @@ from markupsafe import Markup
 
 
 def translations() -> Translations:
-    context = _cv_app.get(None)
-    if context is None:
-        return get_translations()  # no app: flask-babel's untranslated fallback
-    cached = getattr(context.g, "_translations", None)
-    if cached is None:
+    def find() -> Translations:
+        context = _cv_app.get(None)
+        if context is None:
+            return get_translations()  # no app: flask-babel's untranslated fallback
         # flask-babel's own look-up walks the domain, locale and its cache on each
         # request; a language's catalog never changes while the app runs.
         catalogs = context.app.extensions.setdefault("i18n_catalogs", {})
         key = str(locale())
-        cached = catalogs.get(key)
-        if cached is None:
-            cached = catalogs[key] = get_translations()
-        context.g._translations = cached
-    return cached
+        if key not in catalogs:
+            catalogs[key] = get_translations()
+        return catalogs[key]
+
+    return once_per_request("_translations", find)
 
 
 def locale() -> Locale | None:
-    globals_ = request_globals()
-    if globals_ is None:
-        return None
-    if "_locale" not in globals_:
-        globals_._locale = get_locale()
-    return globals_._locale
+    return once_per_request("_locale", get_locale)
 
 
 def is_chinese() -> bool:
-    globals_ = request_globals()
-    chinese = getattr(globals_, "_is_chinese", None)
-    if chinese is None:
+    def chinese() -> bool:
         current = locale()
-        chinese = current is not None and current.language == "zh"
-        if globals_ is not None:
-            globals_._is_chinese = chinese
-    return chinese
+        return current is not None and current.language == "zh"
+
+    return once_per_request("_is_chinese", chinese)
 
 
 def gettext(string: str, **variables) -> str:
@@ -107,14 +98,11 @@ class Language:
 def language() -> Language:
     """The current request's language (looked up once per request: every template
     render and language-bound helper asks for it)."""
-    globals_ = request_globals()
-    found = getattr(globals_, "_language", None)
-    if found is None:
+    def find() -> Language:
         current = locale()
-        found = _language(str(current) if current is not None else "", is_chinese(), translations())
-        if globals_ is not None:
-            globals_._language = found
-    return found
+        return _language(str(current) if current is not None else "", is_chinese(), translations())
+
+    return once_per_request("_language", find)
 
 
 @lru_cache(maxsize=16)

@@ -27,17 +27,8 @@ class Link:
     href: str
 
 
-def links(language, script_root: str, url_for: Callable[[str], str]) -> list[Link]:
-    """The navigation in one language (an i18n.Language) under one script root, worked
-    out once rather than translating each label and building each URL on every page."""
-    key = (language.code, script_root, len(_ITEMS))
-    cached = _LINKS.get(key)
-    if cached is None:
-        cached = _LINKS[key] = [
-            Link(item.endpoint, language.gettext(item.label), url_for(item.endpoint))
-            for item in _ITEMS
-        ]
-    return cached
-
-
-_LINKS: dict[tuple, list[Link]] = {}
+def links(language, url_for: Callable[[str], str]) -> list[Link]:
+    """The navigation in one language (an i18n.Language), with each page's URL. The
+    layout keeps the result per language and mount point (`language_globals`)."""
+    return [Link(item.endpoint, language.gettext(item.label), url_for(item.endpoint))
+            for item in _ITEMS]

@@ -4,7 +4,7 @@ Helpers that pages call dozens of times (translations, the clock, per-page cache
 `g` through the app context's own context variable: the `g` proxy costs several
 function calls per attribute.
 """
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from flask.ctx import _AppCtxGlobals
 from flask.globals import _cv_app
@@ -15,6 +15,22 @@ def request_globals() -> _AppCtxGlobals | None:
     """The current app context's `g`, or None outside one."""
     context = _cv_app.get(None)
     return context.g if context is not None else None
+
+
+V = TypeVar("V")
+
+
+def once_per_request(name: str, make: Callable[[], V]) -> V:
+    """`make()`, worked out once per request and kept on its `g` as `name`; outside an
+    app context, worked out on every call."""
+    state = request_globals()
+    if state is None:
+        return make()
+    found = getattr(state, name, None)
+    if found is None:
+        found = make()
+        setattr(state, name, found)
+    return found
 
 
 def signed_in_user() -> Any:

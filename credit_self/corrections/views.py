@@ -31,7 +31,7 @@ from ..i18n import lazy_gettext as _l
 from ..records import entries as records_entries
 from ..records import rules
 from ..records.views import own_entries, own_entry
-from ..request_globals import request_globals, signed_in_user
+from ..request_globals import once_per_request, signed_in_user
 from . import data, forms
 
 bp = Blueprint("corrections", __name__)
@@ -323,15 +323,13 @@ def decide(correction_id: int) -> Response | str:
 # ---------------------------------------------------------------- wiring
 def _under_dispute() -> dict[int, dict]:
     """Open corrections of the signed-in resident by entry id (one query per request)."""
-    state = request_globals()
-    found = getattr(state, "open_corrections", None)
-    if found is None:
-        found = (
-            data.open_by_entry(get_db(), user.id_number)
-            if (user := signed_in_user()).is_authenticated and user.is_resident else {}
-        )
-        state.open_corrections = found
-    return found
+    def read() -> dict[int, dict]:
+        user = signed_in_user()
+        if user.is_authenticated and user.is_resident:
+            return data.open_by_entry(get_db(), user.id_number)
+        return {}
+
+    return once_per_request("open_corrections", read)
 
 
 _NO_TAG = Markup("")

@@ -6,7 +6,7 @@ from .. import clock, limiter, navigation
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
 from ..htmx import is_partial_request
-from ..request_globals import request_globals, signed_in_user
+from ..request_globals import once_per_request, signed_in_user
 from ..i18n import N_
 from . import entries, labels, rules
 
@@ -21,11 +21,8 @@ navigation.register("records.my_record", N_("Your record"), order=10)
 def own_entries() -> list[dict]:
     """Every entry about the signed-in resident, read once per request: /me shows them
     and the inbox's expiry notices (a hook before the page) look at them too."""
-    state = request_globals()
-    found = getattr(state, "own_entries", None)
-    if found is None:
-        found = state.own_entries = entries.entries_for(get_db(), signed_in_user().id_number)
-    return found
+    return once_per_request(
+        "own_entries", lambda: entries.entries_for(get_db(), signed_in_user().id_number))
 
 
 @bp.get("/me")
