@@ -30,6 +30,7 @@ from flask_login import LoginManager, current_user
 from flask_login.config import COOKIE_NAME
 from flask_login.utils import _create_identifier
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from itsdangerous import BadSignature
 from jinja2 import Environment, StrictUndefined
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
@@ -40,7 +41,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 from .i18n import lazy_gettext as _l
 from .keep import kept
-from .signing import KeyOnceTimestampSigner
+from .signing import KeyOnceTimestampSigner, SessionCookieMemo
 
 # Extensions are module-level so blueprints can import them; each is bound in create_app.
 csrf = CSRFProtect()
@@ -108,13 +109,25 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
 
     Flask's SESSION_COOKIE_SECURE is all-or-nothing; local `make run` serves plain HTTP,
     while any HTTPS deployment (directly or behind ProxyFix) gets Secure cookies.
-    Paths registered with `serve_without_session` get a `NoSession` instead.
+    Paths registered with `serve_without_session` get a `NoSession` instead. Each
+    cookie value's signature is checked once (`SessionCookieMemo`).
     """
 
     def open_session(self, app: Flask, request_: Any):
         if request_.path.startswith(app.extensions.get("sessionless_paths", ())):
             return NoSession()
-        return super().open_session(app, request_)
+        # Flask's own open_session, with the cookie check kept per cookie value.
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request_.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            return self.session_class(self._checked_cookies.loads(serializer, value, max_age))
+        except BadSignature:
+            return self.session_class()
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
@@ -137,6 +150,10 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
     @cached_property
     def _serializers(self) -> dict:
         return {}
+
+    @cached_property
+    def _checked_cookies(self) -> SessionCookieMemo:
+        return SessionCookieMemo()
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))

@@ -1,14 +1,15 @@
 """credit_self.signing makes exactly itsdangerous' signatures, only cheaper."""
 import hashlib
+import time
 from datetime import datetime, timezone
 
 import pytest
 from flask.sessions import SecureCookieSessionInterface
-from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from credit_self import create_app
 from credit_self.certificates import tokens
-from credit_self.signing import KeyOnceTimestampSigner
+from credit_self.signing import KeyOnceTimestampSigner, SessionCookieMemo
 
 NOW = datetime(2026, 11, 22, 8, 0, tzinfo=timezone.utc)
 
@@ -48,6 +49,54 @@ def test_session_cookies_are_flasks_own(tmp_path):
     tampered = flasks.dumps(session)[:-2] + "xx"
     with pytest.raises(BadSignature):
         ours.loads(tampered)
+
+
+def _session_serializer(tmp_path):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "t.db"),
+                      "SECRET_KEY": "k" * 40})
+    return app.session_interface.get_signing_serializer(app)
+
+
+def test_a_session_cookie_checked_once_reads_the_same_every_time(tmp_path):
+    serializer = _session_serializer(tmp_path)
+    memo = SessionCookieMemo()
+    session = {"_user_id": "7", "_fresh": True, "csrf_token": "abc"}
+    cookie = serializer.dumps(session)
+    first = memo.loads(serializer, cookie, 7200)
+    first["_user_id"] = "changed by this request"
+    # The second read comes from the memo: the same data, not the first request's copy.
+    assert memo.loads(serializer, cookie, 7200) == session
+    with pytest.raises(BadSignature):
+        memo.loads(serializer, cookie[:-2] + "xx", 7200)
+    # Another secret's serializer does not see cookies checked by this one.
+    other = SecureCookieSessionInterface().get_signing_serializer(
+        create_app({"TESTING": True, "DATABASE": str(tmp_path / "u.db"), "SECRET_KEY": "o" * 40}))
+    with pytest.raises(BadSignature):
+        memo.loads(other, cookie, 7200)
+
+
+def test_a_remembered_session_cookie_still_expires(tmp_path, monkeypatch):
+    serializer = _session_serializer(tmp_path)
+    memo = SessionCookieMemo()
+    cookie = serializer.dumps({"_user_id": "7"})
+    assert memo.loads(serializer, cookie, 60) == {"_user_id": "7"}
+    signed_at = time.time()
+    monkeypatch.setattr(time, "time", lambda: signed_at + 61)
+    with pytest.raises(SignatureExpired):
+        memo.loads(serializer, cookie, 60)
+    with pytest.raises(SignatureExpired):  # itsdangerous agrees
+        serializer.loads(cookie, max_age=60)
+    monkeypatch.setattr(time, "time", lambda: signed_at - 5)  # the clock went back
+    with pytest.raises(SignatureExpired):
+        memo.loads(serializer, cookie, 60)
+
+
+def test_a_session_holding_a_list_is_never_shared_between_requests(tmp_path):
+    serializer = _session_serializer(tmp_path)
+    memo = SessionCookieMemo()
+    cookie = serializer.dumps({"_flashes": [["message", "Saved"]]})
+    memo.loads(serializer, cookie, 7200)["_flashes"].append(["message", "Another"])
+    assert memo.loads(serializer, cookie, 7200) == {"_flashes": [["message", "Saved"]]}
 
 
 def test_certificate_tokens_are_plain_itsdangerous_tokens():
