@@ -129,6 +129,17 @@ class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
         except BadSignature:
             return self.session_class()
 
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        # Most responses leave the session as it came. Flask reads seven cookie settings
+        # before finding that it has nothing to write; the same outcome, decided first.
+        unchanged = not session.modified and not (
+            session and session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
+        if unchanged:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
 

@@ -106,3 +106,30 @@ def test_certificate_tokens_are_plain_itsdangerous_tokens():
     assert plain.loads(token) == {"c": "cert-1", "k": "p"}
     assert tokens.serializer(["newest"], NOW).loads(plain.dumps({"c": "x", "k": "s"})) == \
         {"c": "x", "k": "s"}
+
+
+@pytest.mark.parametrize("data, modified, accessed, permanent", [
+    ({}, False, False, False),                    # never touched
+    ({}, False, True, False),                     # read, empty
+    ({}, True, True, False),                      # emptied: the cookie is deleted
+    ({"_user_id": "7"}, False, True, False),      # read, unchanged: no Set-Cookie
+    ({"_user_id": "7"}, True, True, False),       # changed: a new cookie
+    ({"_user_id": "7"}, False, True, True),       # permanent: refreshed every request
+])
+def test_saving_a_session_answers_as_flask_does(tmp_path, data, modified, accessed, permanent):
+    app = create_app({"TESTING": True, "DATABASE": str(tmp_path / "t.db"), "SECRET_KEY": "k" * 40})
+
+    def saved(interface):
+        session = interface.session_class(data)
+        session.permanent = permanent  # (setting it marks the session modified)
+        session.modified, session.accessed = modified, accessed
+        response = app.response_class()
+        with app.test_request_context("/"):
+            interface.save_session(app, session, response)
+        cookies = response.headers.getlist("Set-Cookie")
+        # The cookie's value carries a timestamp; its attributes and the session must match.
+        return ([c.split(";", 1)[1] for c in cookies], response.headers.get("Vary"),
+                [interface.get_signing_serializer(app).loads(c.split(";")[0].split("=", 1)[1])
+                 for c in cookies if "Expires=Thu, 01 Jan 1970" not in c])
+
+    assert saved(app.session_interface) == saved(SecureCookieSessionInterface())
