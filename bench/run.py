@@ -465,6 +465,8 @@ def _schema_is_current(db: Path, env: dict[str, str]) -> str | None:
 def _remove_db(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+    # Certificate scans not yet folded belong to the database being removed.
+    shutil.rmtree(f"{path}.scan-journal", ignore_errors=True)
 
 
 def _count_residents(path: Path) -> int:

@@ -51,33 +51,57 @@ def record(
     `actor` is who acted ("resident:<id>", "admin:<login>", "anonymous", "system"),
     `subject` whose record it concerns (an ID number) when there is one.
     """
-    if isinstance(detail, dict):
-        detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+    event = Event(actor, action, subject, detail)
     if db.conn.in_transaction:  # part of the caller's unit of work: one commit for both
-        return _append(db, actor, action, subject, detail)
+        return _append_rows(db, [event])
     with write_transaction(db):
-        return _append(db, actor, action, subject, detail)
+        return _append_rows(db, [event])
 
 
-def _append(db: Database, actor: str, action: str, subject: str | None,
-            detail: str | None) -> int:
+@dataclass(frozen=True)
+class Event:
+    """One audit event for `record_many`; `at` defaults to now."""
+
+    actor: str
+    action: str
+    subject: str | None = None
+    detail: dict[str, Any] | str | None = None
+    at: str | None = None
+
+
+def record_many(db: Database, events: list[Event]) -> None:
+    """Append several events in order, chained, in the caller's write transaction
+    (batched certificate scans: one look-up of the chain's end for the whole batch)."""
+    if events:
+        _append_rows(db, events)
+
+
+def _append_rows(db: Database, events: list[Event]) -> int:
     last = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    row = {
-        "seq": (last[0] + 1) if last else 1,
-        "at": clock.iso_now(),
-        "actor": actor,
-        "action": action,
-        "subject": subject,
-        "detail": detail,
-        "prev_hash": last[1] if last else GENESIS,
-    }
-    row["hash"] = _row_hash(row)
-    db.execute(
+    seq, prev_hash = last if last else (0, GENESIS)
+    rows = []
+    for event in events:
+        detail = event.detail
+        if isinstance(detail, dict):
+            detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+        seq += 1
+        row = {
+            "seq": seq,
+            "at": event.at or clock.iso_now(),
+            "actor": event.actor,
+            "action": event.action,
+            "subject": event.subject,
+            "detail": detail,
+            "prev_hash": prev_hash,
+        }
+        row["hash"] = prev_hash = _row_hash(row)
+        rows.append(row)
+    db.conn.executemany(
         """INSERT INTO audit_log (seq, at, actor, action, subject, detail, prev_hash, hash)
            VALUES (:seq, :at, :actor, :action, :subject, :detail, :prev_hash, :hash)""",
-        row,
+        rows,
     )
-    return row["seq"]
+    return seq
 
 
 @dataclass

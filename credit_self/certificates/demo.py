@@ -6,7 +6,7 @@ from sqlite_utils import Database
 
 from ..clock import LOCAL_TZ
 from ..identity import with_check_digit
-from . import store
+from . import scan_log, store
 
 CLEAN_ID = with_check_digit("31010419900315902")  # seeding.PERSONAS "clean"
 
@@ -20,5 +20,5 @@ def add_demo_data(db: Database, today: date) -> dict[str, int]:
         (issued + timedelta(hours=3), store.EXPIRED, "Safari"),
     ]
     for at, verdict, family in scans:
-        store.record_scan(db, certificate["id"], at.isoformat(timespec="seconds"), verdict, family)
+        scan_log.store_scan(db, certificate["id"], at.isoformat(timespec="seconds"), verdict, family)
     return {"certificates": 1, "certificate_scans": len(scans)}

@@ -42,3 +42,11 @@ def m001_certificates(db: Database) -> None:
         strict=True,
     )
     db.table("certificate_scans").create_index(["certificate_id", "at"])
+
+
+@migrations()
+def m002_scan_refs(db: Database) -> None:
+    # Scans reach the table in batches from each process's journal (scan_journal.py);
+    # the journal line's reference makes folding the same journal twice harmless.
+    db.table("certificate_scans").add_column("ref", str)
+    db.table("certificate_scans").create_index(["ref"], unique=True)

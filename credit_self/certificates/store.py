@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from . import scan_log
+
 PURPOSES = ("rental", "employment", "other")
 VALIDITY_DAYS = (1, 3, 7)
 DEFAULT_VALIDITY_DAYS = 3
@@ -68,7 +70,8 @@ def create(
 
 
 def certificates_for(db: Database, id_number: str) -> list[dict]:
-    """The resident's certificates, newest first."""
+    """The resident's certificates, newest first, with how often each was scanned."""
+    scan_log.fold_all(db)
     return list(
         db.query(
             """SELECT c.*, (SELECT COUNT(*) FROM certificate_scans s
@@ -121,36 +124,6 @@ def for_verification(db: Database, certificate_id: str) -> dict | None:
         )
     )
     return rows[0] if rows else None
-
-
-def record_scan(db: Database, certificate_id: str, at: str, verdict: str,
-                browser_family: str) -> None:
-    db.execute(
-        """INSERT INTO certificate_scans (certificate_id, at, verdict, browser_family)
-           VALUES (?, ?, ?, ?)""",
-        [certificate_id, at, verdict, browser_family],
-    )
-
-
-SCAN_LOG_SHOWN = 50
-
-
-def scans_for(db: Database, certificate_id: str, limit: int = SCAN_LOG_SHOWN) -> list[dict]:
-    """The latest scans of one certificate, newest first (a much-scanned certificate
-    would otherwise make an endless page; the data export has every row)."""
-    return list(
-        db.query(
-            """SELECT at, verdict, browser_family FROM certificate_scans
-               WHERE certificate_id = ? ORDER BY at DESC, id DESC LIMIT ?""",
-            [certificate_id, limit],
-        )
-    )
-
-
-def scan_count(db: Database, certificate_id: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = ?", [certificate_id]
-    ).fetchone()[0]
 
 
 def status(certificate: dict, now: datetime) -> str:

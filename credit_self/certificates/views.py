@@ -39,7 +39,7 @@ from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from ..identity import mask_id, mask_name
 from ..records import entries, rules
-from . import openapi, store, tokens
+from . import openapi, scan_log, store, tokens
 from .forms import PURPOSE_LABELS, IssueForm
 
 bp = Blueprint("certificates", __name__)
@@ -187,8 +187,8 @@ def show(certificate_id: str):
     db = get_db()
     return render_template(
         "certificates/show.html",
-        scans=store.scans_for(db, certificate_id),
-        scan_total=store.scan_count(db, certificate_id),
+        scans=scan_log.scans_for(db, certificate_id),
+        scan_total=scan_log.scan_count(db, certificate_id),
         purposes=PURPOSE_LABELS,
         resident=entries.register_record(db, current_user.id_number),
         refresh_seconds=tokens.SCREEN_REFRESH,
@@ -257,25 +257,17 @@ def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
     try:
         db = get_db()
         outcome = tokens.verify(db, token, secret_keys(), now, clock.today().isoformat())
-        # Only a genuine token naming a known certificate has a holder to log for. A
-        # verification reads the holder's restrictions, so it is also an audited read of
-        # their record (shown in their "Who looked"), in the same transaction.
+        # Only a genuine token naming a known certificate has a holder to log for.
         if outcome.certificate is not None:
-            with write_transaction(db):
-                store.record_scan(
-                    db,
-                    outcome.certificate["id"],
-                    now.isoformat(timespec="seconds"),
-                    outcome.reason,
-                    tokens.browser_family(request.headers.get("User-Agent")),
-                )
-                audit.record(
-                    db,
-                    "anonymous",
-                    "certificate_verified",
-                    outcome.certificate["id_number"],
-                    {"certificate_id": outcome.certificate["id"], "outcome": outcome.reason},
-                )
+            scan_log.record(
+                db,
+                current_app.config["DATABASE"],
+                outcome.certificate["id"],
+                outcome.certificate["id_number"],
+                now.isoformat(timespec="seconds"),
+                outcome.reason,
+                tokens.browser_family(request.headers.get("User-Agent")),
+            )
     except sqlite3.Error:
         current_app.logger.exception("certificate verification could not read the database")
         return tokens.Outcome(tokens.VERDICT_UNAVAILABLE, "unavailable"), now

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from ..certificates import scan_log
+
 PAGE_SIZE = 20
 AUDIT_PAGE_SIZE = 50
 
@@ -73,6 +75,7 @@ def access_log(db: Database, id_number: str, before: int | None = None, limit: i
 
     Returns one page and the `before` cursor of the next page (None at the end).
     """
+    scan_log.fold_all(db)  # certificate scans still in a journal are reads of the record
     params: list = [id_number, f"resident:{id_number}"]
     sql = "SELECT seq, at, actor, action, detail FROM audit_log WHERE subject = ? AND actor != ?"
     if before is not None:
@@ -124,6 +127,7 @@ def export_data(db: Database, id_number: str, generated_at: str) -> dict:
     included through a parent that has it (declared foreign key, or _KNOWN_CHILDREN),
     so tables added by other capabilities are exported without a change here.
     """
+    scan_log.fold_all(db)
     tables = db.table_names()
     data: dict[str, list[dict]] = {}
     resident = list(db.query("SELECT * FROM residents WHERE id_number = ?", [id_number]))
@@ -217,6 +221,7 @@ def audit_page(
     limit: int = AUDIT_PAGE_SIZE,
 ) -> tuple[list[dict], int | None]:
     """Filtered audit rows, newest first; actor matches part of the actor text."""
+    scan_log.fold_all(db)
     clauses, params = [], []
     if actor:
         clauses.append("instr(actor, ?) > 0")

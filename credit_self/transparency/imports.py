@@ -389,29 +389,9 @@ def apply_import(
 
 
 def _audit_many(db: Database, actor: str, action: str, events: list[tuple[str, dict]], at: str) -> None:
-    """Append many audit rows at once, chained exactly as audit.record chains one.
-
-    Called inside the import's transaction, so nothing else can append in between.
-    """
-    if not events:
-        return
-    last = db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
-    seq, prev = (last[0], last[1]) if last else (0, audit.GENESIS)
-    rows = []
-    for subject, detail in events:
-        seq += 1
-        row = {
-            "seq": seq,
-            "at": at,
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True),
-            "prev_hash": prev,
-        }
-        row["hash"] = prev = audit._row_hash(row)
-        rows.append(row)
-    _insert_many(db, "audit_log", rows)
+    """Append many audit rows at once (inside the import's transaction)."""
+    audit.record_many(db, [audit.Event(actor, action, subject, detail, at=at)
+                           for subject, detail in events])
 
 
 def _insert_many(db: Database, table: str, rows: list[dict]) -> None:

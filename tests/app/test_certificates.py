@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from itsdangerous import URLSafeTimedSerializer
 
-from credit_self.certificates import store, tokens
+from credit_self.certificates import scan_log, store, tokens
 from credit_self.db import connect
 from tests.conftest import make_test_app, persona
 
@@ -50,7 +50,7 @@ def verdict_section(html: str) -> str:
 def scans(app, certificate_id):
     db = connect(app.config["DATABASE"])
     try:
-        return store.scans_for(db, certificate_id)
+        return scan_log.scans_for(db, certificate_id)
     finally:
         db.close()
 

@@ -1,0 +1,242 @@
+"""The holder's scan log: every verification of their certificate, written to the
+database in batches. All SQL on certificate_scans is here.
+
+Every verification of a genuine token leaves two rows: one in the holder's scan log and
+one audit row ("anonymous verified a certificate"). Written one scan at a time from two
+gunicorn workers, those rows cost a verification about a third of its time: each scan
+waited for the write lock and committed, and every commit made the other worker's SQLite
+connection drop its page cache (WAL mode does that once another connection has written)
+and read the database's B-tree pages again.
+
+So a scan is first appended, as one line, to this process's journal file: one write(2),
+which the operating system keeps even if the process dies (the same promise as a WAL
+commit with synchronous=NORMAL). The journal is folded into the database in one
+transaction once it holds FOLD_EVERY scans or its oldest scan is FOLD_AFTER seconds old,
+and anything that shows scans or audit rows folds every journal first (`fold_all`), so
+the holder's scan log, "Who looked" and the audit log viewer are never behind.
+
+Folding is idempotent: each line carries a unique reference, kept in
+certificate_scans.ref under a UNIQUE index, and only newly stored scans get their audit
+row. A journal folded twice (the process died between the commit and the truncation)
+adds nothing the second time. An flock on the journal file keeps an append from landing
+between a fold's read and its truncation.
+"""
+from __future__ import annotations
+
+import atexit
+import fcntl
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .. import audit
+from ..db import connect, write_transaction
+
+FOLD_EVERY = 64
+FOLD_AFTER = 2.0  # seconds
+
+log = logging.getLogger(__name__)
+
+
+def directory_for(database_path: str | os.PathLike) -> Path:
+    """Journals live beside the database they belong to."""
+    path = Path(database_path)
+    return path.with_name(path.name + ".scan-journal")
+
+
+def _database_path(db: Database) -> str:
+    return db.execute("PRAGMA database_list").fetchone()[2]
+
+
+class Journal:
+    """This process's journal file in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.pid = os.getpid()
+        self.name = f"{self.pid}-{secrets.token_hex(4)}"
+        self.path = directory / f"{self.name}.jsonl"
+        self.fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.written = 0
+        self.unfolded = 0
+        self.oldest_unfolded: float | None = None
+
+    def append(self, scan: dict) -> bool:
+        """Keep one scan; True when this journal is due to be folded."""
+        self.written += 1
+        line = json.dumps({**scan, "ref": f"{self.name}:{self.written}"},
+                          ensure_ascii=False, separators=(",", ":")) + "\n"
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        try:
+            os.write(self.fd, line.encode("utf-8"))
+        finally:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.unfolded += 1
+        now = time.monotonic()
+        if self.oldest_unfolded is None:
+            self.oldest_unfolded = now
+        return self.unfolded >= FOLD_EVERY or now - self.oldest_unfolded >= FOLD_AFTER
+
+    def folded(self) -> None:
+        self.unfolded = 0
+        self.oldest_unfolded = None
+
+    def close(self, database_path: str) -> None:
+        """Fold what is left and remove the file (at exit; best effort: a journal left
+        behind is folded by the next reader)."""
+        if self.fd is None:
+            return
+        try:
+            if self.path.exists() and Path(database_path).exists():
+                _fold_file(connect(database_path), self.path, remove=True)
+        except (OSError, sqlite3.Error):
+            log.exception("scan journal %s left for the next reader to fold", self.path)
+        finally:
+            os.close(self.fd)
+            self.fd = None
+
+
+_journals: dict[str, Journal] = {}
+
+
+def _journal(database_path: str) -> Journal:
+    journal = _journals.get(database_path)
+    if journal is None or journal.pid != os.getpid():  # none yet, or inherited by a fork
+        journal = _journals[database_path] = Journal(directory_for(database_path))
+        atexit.register(journal.close, database_path)
+    return journal
+
+
+def record(db: Database, database_path: str, certificate_id: str, id_number: str, at: str,
+           outcome: str, browser_family: str) -> None:
+    """Log one scan of a genuine token naming a known certificate."""
+    scan = {"certificate_id": certificate_id, "id_number": id_number, "at": at,
+            "outcome": outcome, "browser_family": browser_family}
+    try:
+        journal = _journal(database_path)
+        due = journal.append(scan)
+    except OSError:
+        # No journal (the directory cannot be written): store the scan at once instead.
+        log.exception("scan journal unavailable; writing the scan directly")
+        with write_transaction(db):
+            _store(db, [{**scan, "ref": None}])
+        return
+    if due:
+        try:
+            _fold_file(db, journal.path)
+            journal.folded()
+        except (OSError, sqlite3.Error):  # kept in the journal; the verdict stands
+            log.exception("scan journal %s not folded; will retry", journal.path)
+
+
+def fold_all(db: Database) -> int:
+    """Fold every journal of this database (any process's); the number of scans stored.
+
+    Skipped inside a caller's transaction: a journal is truncated once its scans are
+    committed, which a caller's later rollback would undo.
+    """
+    if db.conn.in_transaction:
+        return 0
+    directory = directory_for(_database_path(db))
+    try:
+        paths = sorted(directory.glob("*.jsonl"))
+    except OSError:
+        return 0
+    stored = 0
+    for path in paths:
+        try:
+            stored += _fold_file(db, path)
+        except FileNotFoundError:  # removed by its process at exit meanwhile
+            continue
+    own = _journals.get(_database_path(db))
+    if own is not None and own.pid == os.getpid():
+        own.folded()
+    return stored
+
+
+def _fold_file(db: Database, path: Path, remove: bool = False) -> int:
+    with open(path, "r+b") as journal:
+        fcntl.flock(journal, fcntl.LOCK_EX)
+        content = journal.read()
+        scans = _parse(path, content)
+        stored = 0
+        if scans:
+            with write_transaction(db):
+                stored = _store(db, scans)
+        if content:
+            journal.truncate(0)
+        if remove:
+            path.unlink()
+        return stored
+
+
+def _parse(path: Path, content: bytes) -> list[dict]:
+    lines = content.split(b"\n")
+    if lines[-1]:
+        # Every append writes a whole line under the lock; a partial one means its
+        # process died inside write(2), before the verifier got an answer.
+        log.error("scan journal %s: dropped an incomplete last line", path)
+    scans = []
+    for line in lines[:-1]:
+        try:
+            scans.append(json.loads(line))
+        except ValueError:
+            log.error("scan journal %s: dropped an unreadable line %r", path, line[:200])
+    return scans
+
+
+def _store(db: Database, scans: list[dict]) -> int:
+    """Scan-log rows and their audit rows, in the caller's transaction; scans already
+    stored (same ref) are skipped. Returns how many were new."""
+    new = [scan for scan in scans if store_scan(
+        db, scan["certificate_id"], scan["at"], scan["outcome"], scan["browser_family"],
+        scan["ref"])]
+    # A verification reads the holder's restrictions, so it is also an audited read of
+    # their record (shown in their "Who looked"), stamped with the time of the scan.
+    audit.record_many(db, [
+        audit.Event("anonymous", "certificate_verified", scan["id_number"],
+                    {"certificate_id": scan["certificate_id"], "outcome": scan["outcome"]},
+                    at=scan["at"])
+        for scan in new
+    ])
+    return len(new)
+
+
+def store_scan(db: Database, certificate_id: str, at: str, verdict: str,
+               browser_family: str, ref: str | None = None) -> bool:
+    """Store one scan; False when a scan with this journal reference is already stored."""
+    cursor = db.execute(
+        """INSERT INTO certificate_scans (certificate_id, at, verdict, browser_family, ref)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING""",
+        [certificate_id, at, verdict, browser_family, ref],
+    )
+    return cursor.rowcount == 1
+
+
+SHOWN = 50
+
+
+def scans_for(db: Database, certificate_id: str, limit: int = SHOWN) -> list[dict]:
+    """The latest scans of one certificate, newest first (a much-scanned certificate
+    would otherwise make an endless page; the data export has every row)."""
+    fold_all(db)
+    return list(
+        db.query(
+            """SELECT at, verdict, browser_family FROM certificate_scans
+               WHERE certificate_id = ? ORDER BY at DESC, id DESC LIMIT ?""",
+            [certificate_id, limit],
+        )
+    )
+
+
+def scan_count(db: Database, certificate_id: str) -> int:
+    fold_all(db)
+    return db.execute(
+        "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = ?", [certificate_id]
+    ).fetchone()[0]
