@@ -70,8 +70,7 @@ class Journal:
     def append(self, scan: dict) -> bool:
         """Keep one scan; True when this journal is due to be folded."""
         self.written += 1
-        line = json.dumps({**scan, "ref": f"{self.name}:{self.written}"},
-                          ensure_ascii=False, separators=(",", ":")) + "\n"
+        line = _LINE.encode({**scan, "ref": f"{self.name}:{self.written}"}) + "\n"
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         try:
             os.write(self.fd, line.encode("utf-8"))
@@ -90,7 +89,7 @@ class Journal:
     def close(self, database_path: str) -> None:
         """Fold what is left and remove the file (at exit; best effort: a journal left
         behind is folded by the next reader)."""
-        if self.fd is None:
+        if self.fd is None or self.pid != os.getpid():  # a forked child's inherited atexit
             return
         try:
             if self.path.exists() and Path(database_path).exists():
@@ -102,12 +101,18 @@ class Journal:
             self.fd = None
 
 
+# One compact line per scan (a module-level encoder: json.dumps with options builds
+# a new one on every call).
+_LINE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
 _journals: dict[str, Journal] = {}
+# A forked child (gunicorn workers fork from the master) starts its own journals.
+os.register_at_fork(after_in_child=_journals.clear)
 
 
 def _journal(database_path: str) -> Journal:
     journal = _journals.get(database_path)
-    if journal is None or journal.pid != os.getpid():  # none yet, or inherited by a fork
+    if journal is None:
         journal = _journals[database_path] = Journal(directory_for(database_path))
         atexit.register(journal.close, database_path)
     return journal
@@ -155,7 +160,7 @@ def fold_all(db: Database) -> int:
         except FileNotFoundError:  # removed by its process at exit meanwhile
             continue
     own = _journals.get(_database_path(db))
-    if own is not None and own.pid == os.getpid():
+    if own is not None:
         own.folded()
     return stored
 

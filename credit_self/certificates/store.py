@@ -23,18 +23,18 @@ NOT_GENUINE = "not_genuine"
 
 # Same rule as records.rules.entry_state + summarise: a restriction is a sanction of a
 # blacklist entry that is listed (not withdrawn or restored), already listed and not yet
-# expired. One EXISTS on the entries(id_number) index, so a scan stays cheap.
-_RESTRICTED_SQL = """
-SELECT EXISTS (
+# expired. One EXISTS on the entries(id_number) index, so a scan stays cheap. `{holder}`
+# is the SQL naming the holder's ID number.
+_ANY_RESTRICTION = """EXISTS (
     SELECT 1 FROM entries e
     JOIN lists l ON l.code = e.list_code AND l.kind = 'blacklist'
     JOIN list_sanctions ls ON ls.list_code = e.list_code
-    WHERE e.id_number = :id_number
+    WHERE e.id_number = {holder}
       AND e.status NOT IN ('withdrawn', 'restored')
       AND e.listed_on <= :today
       AND (e.expires_on IS NULL OR e.expires_on > :today)
-)
-"""
+)"""
+_RESTRICTED_SQL = "SELECT " + _ANY_RESTRICTION.format(holder=":id_number")
 
 
 def has_restrictions(db: Database, id_number: str, today: str) -> bool:
@@ -112,17 +112,19 @@ def revoke(db: Database, id_number: str, certificate_id: str, at: str) -> bool:
     return cursor.rowcount == 1
 
 
-def for_verification(db: Database, certificate_id: str) -> dict | None:
-    """What a scan needs: the certificate and the holder's registered name."""
-    rows = list(
-        db.query(
-            """SELECT c.id, c.id_number, c.purpose, c.audience, c.issued_at,
-                      c.expires_at, c.revoked_at, r.name
-               FROM certificates c JOIN residents r ON r.id_number = c.id_number
-               WHERE c.id = ?""",
-            [certificate_id],
-        )
-    )
+_FOR_VERIFICATION_SQL = f"""
+SELECT c.id, c.id_number, c.purpose, c.audience, c.issued_at, c.expires_at, c.revoked_at,
+       r.name, {_ANY_RESTRICTION.format(holder="c.id_number")} AS restricted
+FROM certificates c JOIN residents r ON r.id_number = c.id_number
+WHERE c.id = :certificate_id
+"""
+
+
+def for_verification(db: Database, certificate_id: str, today: str) -> dict | None:
+    """What a scan needs, read in one statement: the certificate, the holder's
+    registered name and whether any restriction applies to the holder today."""
+    rows = list(db.query(_FOR_VERIFICATION_SQL, {"certificate_id": certificate_id,
+                                                 "today": today}))
     return rows[0] if rows else None
 
 

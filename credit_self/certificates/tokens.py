@@ -131,7 +131,7 @@ def verify(db: Database, token: str, secret_keys: list[str], now: datetime, toda
         return NOT_GENUINE
     if not _payload_ok(payload) or signed_at is None:
         return NOT_GENUINE
-    certificate = store.for_verification(db, payload["c"])
+    certificate = store.for_verification(db, payload["c"], today)
     if certificate is None:
         return NOT_GENUINE
     if certificate["revoked_at"]:
@@ -142,7 +142,7 @@ def verify(db: Database, token: str, secret_keys: list[str], now: datetime, toda
     max_age = SCREEN_MAX_AGE if payload["k"] == SCREEN else (expires - issued).total_seconds()
     if too_old or age > max_age or age < 0 or expires <= now:
         return Outcome(VERDICT_EXPIRED, store.EXPIRED, certificate)
-    if store.has_restrictions(db, certificate["id_number"], today):
+    if certificate["restricted"]:  # read live, in the same statement as the certificate
         return Outcome(VERDICT_NOT_VALID, store.RESTRICTED, certificate)
     return Outcome(VERDICT_VALID, store.VALID, certificate)
 

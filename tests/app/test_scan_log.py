@@ -139,3 +139,18 @@ def test_a_worker_folds_its_journal_and_removes_it_when_it_exits(app, client, db
     journal.close(app.config["DATABASE"])
     del scan_log._journals[app.config["DATABASE"]]
     assert stored_scans(db, certificate) == 1 and not journal.path.exists()
+
+
+def test_a_forked_worker_keeps_its_own_journal(app, client, db, certificate):
+    """gunicorn forks its workers: a child never appends to, folds away or removes the
+    journal it inherited from its parent."""
+    scan(client, app, certificate)
+    inherited = scan_log._journals[app.config["DATABASE"]]
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        ok = scan_log._journals == {}
+        inherited.close(app.config["DATABASE"])  # as the child's inherited atexit would
+        os._exit(0 if ok and inherited.path.exists() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert inherited.path.exists() and journal_lines(app) == 1
