@@ -21,9 +21,15 @@ from .db import write_transaction
 
 GENESIS = "0" * 64
 
+# The exact encoders json.dumps(..., ensure_ascii=False, separators=(",", ":")) and
+# json.dumps(..., ensure_ascii=False, sort_keys=True) build on every call; kept, since
+# every write and every certificate scan appends a row.
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_DETAIL = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
 
 def _row_hash(row: dict[str, Any]) -> str:
-    canonical = json.dumps(
+    canonical = _CANONICAL.encode(
         [
             row["seq"],
             row["at"],
@@ -32,9 +38,7 @@ def _row_hash(row: dict[str, Any]) -> str:
             row["subject"],
             row["detail"],
             row["prev_hash"],
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -83,7 +87,7 @@ def _append_rows(db: Database, events: list[Event]) -> int:
     for event in events:
         detail = event.detail
         if isinstance(detail, dict):
-            detail = json.dumps(detail, ensure_ascii=False, sort_keys=True)
+            detail = _DETAIL.encode(detail)
         seq += 1
         row = {
             "seq": seq,

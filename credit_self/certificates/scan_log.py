@@ -199,9 +199,16 @@ def _parse(path: Path, content: bytes) -> list[dict]:
 def _store(db: Database, scans: list[dict]) -> int:
     """Scan-log rows and their audit rows, in the caller's transaction; scans already
     stored (same ref) are skipped. Returns how many were new."""
-    new = [scan for scan in scans if store_scan(
-        db, scan["certificate_id"], scan["at"], scan["outcome"], scan["browser_family"],
-        scan["ref"])]
+    new, seen = [], _stored_refs(db, [scan["ref"] for scan in scans if scan["ref"]])
+    for scan in scans:
+        if scan["ref"] is None or scan["ref"] not in seen:
+            new.append(scan)
+            seen.add(scan["ref"])
+    db.conn.executemany(
+        """INSERT INTO certificate_scans (certificate_id, at, verdict, browser_family, ref)
+           VALUES (:certificate_id, :at, :outcome, :browser_family, :ref)""",
+        new,
+    )
     # A verification reads the holder's restrictions, so it is also an audited read of
     # their record (shown in their "Who looked"), stamped with the time of the scan.
     audit.record_many(db, [
@@ -211,6 +218,16 @@ def _store(db: Database, scans: list[dict]) -> int:
         for scan in new
     ])
     return len(new)
+
+
+def _stored_refs(db: Database, refs: list[str]) -> set[str]:
+    stored: set[str] = set()
+    for start in range(0, len(refs), 500):
+        chunk = refs[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        stored.update(row[0] for row in db.execute(
+            f"SELECT ref FROM certificate_scans WHERE ref IN ({marks})", chunk))
+    return stored
 
 
 def store_scan(db: Database, certificate_id: str, at: str, verdict: str,

@@ -1,3 +1,5 @@
+import hashlib
+import json
 import sqlite3
 
 import pytest
@@ -64,3 +66,18 @@ def test_a_deleted_row_is_reported(db):
     _tamper(db, "DELETE FROM audit_log WHERE seq = 2")
     report = audit.verify(db)
     assert not report.ok and report.broken_at == 3
+
+
+def test_rows_hash_exactly_as_json_dumps_did():
+    """Chains written before the encoders were kept must still verify."""
+    row = {"seq": 7, "at": "2026-11-22T08:00:00+00:00", "actor": "anonymous",
+           "action": "certificate_verified", "subject": "31010419900315902X",
+           "detail": json.dumps({"外": "陈静", "n": 1.5, "z": None, "a": [1, "二"]},
+                                ensure_ascii=False, sort_keys=True),
+           "prev_hash": audit.GENESIS}
+    canonical = json.dumps([row[k] for k in ("seq", "at", "actor", "action", "subject",
+                                             "detail", "prev_hash")],
+                           ensure_ascii=False, separators=(",", ":"))
+    assert audit._row_hash(row) == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    detail = {"外": "陈静", "n": 1.5, "z": None, "a": [1, "二"]}
+    assert audit._DETAIL.encode(detail) == json.dumps(detail, ensure_ascii=False, sort_keys=True)
