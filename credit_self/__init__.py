@@ -335,6 +335,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Flask-WTF offers csrf_token() both as a global and from a context processor (run
     # for every page); the global alone does.
     app.jinja_env.globals["csrf_token"] = csrf_token_for_session
+    # A function, so that only a page that renders a script tag makes a nonce.
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
     processors = app.template_context_processors[None]
     processors[:] = [p for p in processors if getattr(p, "__module__", "") != "flask_wtf.csrf"]
     babel.init_app(app, locale_selector=select_locale)
@@ -681,6 +683,5 @@ def register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def template_globals() -> dict[str, Any]:
-        values = dict(language_globals(i18n.language(), _cv_request.get().request.script_root))
-        values["csp_nonce"] = csp_nonce()
-        return values
+        # Read, never changed, by Flask (context.update): the cached dict itself.
+        return language_globals(i18n.language(), _cv_request.get().request.script_root)
