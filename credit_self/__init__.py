@@ -335,8 +335,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     # Flask-WTF offers csrf_token() both as a global and from a context processor (run
     # for every page); the global alone does.
     app.jinja_env.globals["csrf_token"] = csrf_token_for_session
-    # A function, so that only a page that renders a script tag makes a nonce.
-    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.globals["csp_nonce"] = TEMPLATE_NONCE
     processors = app.template_context_processors[None]
     processors[:] = [p for p in processors if getattr(p, "__module__", "") != "flask_wtf.csrf"]
     babel.init_app(app, locale_selector=select_locale)
@@ -597,6 +596,19 @@ def csp_nonce() -> str:
     if nonce is None:
         nonce = environ[CSP_NONCE_KEY] = secrets.token_urlsafe(16)
     return nonce
+
+
+class _TemplateNonce:
+    """`{{ csp_nonce }}` in a template: this request's nonce, made when first printed,
+    so a page that renders no script tag (the verdict page, JSON) makes none."""
+
+    def __html__(self) -> str:
+        return csp_nonce()
+
+    __str__ = __html__
+
+
+TEMPLATE_NONCE = _TemplateNonce()
 
 
 _CONTENT_SECURITY_POLICY = (
