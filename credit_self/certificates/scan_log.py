@@ -30,6 +30,7 @@ import logging
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -63,24 +64,29 @@ class Journal:
         self.name = f"{self.pid}-{secrets.token_hex(4)}"
         self.path = directory / f"{self.name}.jsonl"
         self.fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.lock = threading.Lock()
         self.written = 0
         self.unfolded = 0
         self.oldest_unfolded: float | None = None
 
     def append(self, scan: dict) -> bool:
         """Keep one scan; True when this journal is due to be folded."""
-        self.written += 1
-        line = _LINE.encode({**scan, "ref": f"{self.name}:{self.written}"}) + "\n"
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        try:
-            os.write(self.fd, line.encode("utf-8"))
-        finally:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
-        self.unfolded += 1
-        now = time.monotonic()
-        if self.oldest_unfolded is None:
-            self.oldest_unfolded = now
-        return self.unfolded >= FOLD_EVERY or now - self.oldest_unfolded >= FOLD_AFTER
+        # Threads of one process share this file descriptor, and an flock does not
+        # exclude holders of the same descriptor: the thread lock keeps each reference
+        # unique and each line whole; the flock keeps other descriptors (folds) out.
+        with self.lock:
+            self.written += 1
+            line = _LINE.encode({**scan, "ref": f"{self.name}:{self.written}"}) + "\n"
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            try:
+                os.write(self.fd, line.encode("utf-8"))
+            finally:
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            self.unfolded += 1
+            now = time.monotonic()
+            if self.oldest_unfolded is None:
+                self.oldest_unfolded = now
+            return self.unfolded >= FOLD_EVERY or now - self.oldest_unfolded >= FOLD_AFTER
 
     def folded(self) -> None:
         self.unfolded = 0
@@ -110,11 +116,17 @@ _journals: dict[str, Journal] = {}
 os.register_at_fork(after_in_child=_journals.clear)
 
 
+_journals_lock = threading.Lock()
+
+
 def _journal(database_path: str) -> Journal:
     journal = _journals.get(database_path)
     if journal is None:
-        journal = _journals[database_path] = Journal(directory_for(database_path))
-        atexit.register(journal.close, database_path)
+        with _journals_lock:  # threaded servers: one journal per process and database
+            journal = _journals.get(database_path)
+            if journal is None:
+                journal = _journals[database_path] = Journal(directory_for(database_path))
+                atexit.register(journal.close, database_path)
     return journal
 
 

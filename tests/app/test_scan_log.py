@@ -154,3 +154,29 @@ def test_a_forked_worker_keeps_its_own_journal(app, client, db, certificate):
     _, status = os.waitpid(child, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert inherited.path.exists() and journal_lines(app) == 1
+
+
+def test_threads_of_one_process_lose_no_scan(app, db, certificate, monkeypatch):
+    """A threaded server (flask run, gthread workers): threads share one journal."""
+    import threading
+
+    monkeypatch.setattr(scan_log, "FOLD_EVERY", 16)  # folds run while others append
+    path = app.config["DATABASE"]
+
+    def scans():
+        own = connect(path)
+        try:
+            for _ in range(40):
+                scan_log.record(own, path, certificate["id"], CLEAN, T0.isoformat(), "valid",
+                                "Other")
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=scans) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    scan_log.fold_all(db)
+    assert stored_scans(db, certificate) == 240 and len(verified_audit_rows(db)) == 240
+    assert audit.verify(db).ok
