@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 
 
 def directory_for(database_path: str | os.PathLike) -> Path:
-    """Journals live beside the database they belong to."""
-    path = Path(database_path)
+    """Journals live beside the database file they belong to (symbolic links resolved,
+    as SQLite reports the file to readers)."""
+    path = Path(os.path.realpath(database_path))
     return path.with_name(path.name + ".scan-journal")
 
 
@@ -75,11 +76,18 @@ class Journal:
         # exclude holders of the same descriptor: the thread lock keeps each reference
         # unique and each line whole; the flock keeps other descriptors (folds) out.
         with self.lock:
+            if self.fd is None:
+                raise OSError(f"scan journal {self.path} is closed")
             self.written += 1
-            line = _LINE.encode({**scan, "ref": f"{self.name}:{self.written}"}) + "\n"
+            data = (_LINE.encode({**scan, "ref": f"{self.name}:{self.written}"}) + "\n").encode()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             try:
-                os.write(self.fd, line.encode("utf-8"))
+                written = os.write(self.fd, data)
+                if written != len(data):
+                    # Disk full or a size limit: take the partial line back, so the next
+                    # line does not land on it, and let the caller store the scan itself.
+                    os.ftruncate(self.fd, os.fstat(self.fd).st_size - written)
+                    raise OSError(f"scan journal {self.path}: short write")
             finally:
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
             self.unfolded += 1
@@ -95,16 +103,21 @@ class Journal:
     def close(self, database_path: str) -> None:
         """Fold what is left and remove the file (at exit; best effort: a journal left
         behind is folded by the next reader)."""
-        if self.fd is None or self.pid != os.getpid():  # a forked child's inherited atexit
+        if self.pid != os.getpid():  # a forked child's inherited atexit
             return
-        try:
-            if self.path.exists() and Path(database_path).exists():
-                _fold_file(connect(database_path), self.path, remove=True)
-        except (OSError, sqlite3.Error):
-            log.exception("scan journal %s left for the next reader to fold", self.path)
-        finally:
-            os.close(self.fd)
-            self.fd = None
+        with self.lock:  # no append half done; later ones store their scan directly
+            if self.fd is None:
+                return
+            if _journals.get(database_path) is self:
+                del _journals[database_path]
+            try:
+                if self.path.exists() and Path(database_path).exists():
+                    _fold_file(connect(database_path), self.path, remove=True)
+            except (OSError, sqlite3.Error):
+                log.exception("scan journal %s left for the next reader to fold", self.path)
+            finally:
+                os.close(self.fd)
+                self.fd = None
 
 
 # One compact line per scan (a module-level encoder: json.dumps with options builds
@@ -144,7 +157,7 @@ def record(db: Database, database_path: str, certificate_id: str, id_number: str
         with write_transaction(db):
             _store(db, [{**scan, "ref": None}])
         return
-    if due:
+    if due and not db.conn.in_transaction:  # (a caller's rollback would undo the fold)
         try:
             _fold_file(db, journal.path)
             journal.folded()
@@ -171,9 +184,13 @@ def fold_all(db: Database) -> int:
             stored += _fold_file(db, path)
         except FileNotFoundError:  # removed by its process at exit meanwhile
             continue
-    own = _journals.get(_database_path(db))
-    if own is not None:
-        own.folded()
+        except sqlite3.OperationalError:
+            # The write lock stayed busy past busy_timeout (a long import): show what is
+            # stored rather than fail the page; the scans stay in the journal.
+            log.warning("scan journal %s not folded: database busy", path, exc_info=True)
+    for journal in list(_journals.values()):
+        if journal.path.parent == directory:
+            journal.folded()
     return stored
 
 

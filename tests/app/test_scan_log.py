@@ -137,8 +137,10 @@ def test_a_worker_folds_its_journal_and_removes_it_when_it_exits(app, client, db
     journal = scan_log._journals[app.config["DATABASE"]]
     assert journal.pid == os.getpid()
     journal.close(app.config["DATABASE"])
-    del scan_log._journals[app.config["DATABASE"]]
     assert stored_scans(db, certificate) == 1 and not journal.path.exists()
+    # A request thread still running during shutdown stores its scan itself.
+    with pytest.raises(OSError):
+        journal.append({"certificate_id": certificate["id"]})
 
 
 def test_a_forked_worker_keeps_its_own_journal(app, client, db, certificate):
@@ -180,3 +182,46 @@ def test_threads_of_one_process_lose_no_scan(app, db, certificate, monkeypatch):
     scan_log.fold_all(db)
     assert stored_scans(db, certificate) == 240 and len(verified_audit_rows(db)) == 240
     assert audit.verify(db).ok
+
+
+def test_a_database_reached_through_a_symbolic_link_shares_its_journal(db_path, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.setattr(scan_log, "FOLD_EVERY", 1000)
+    monkeypatch.setattr(scan_log, "FOLD_AFTER", 3600.0)
+    (tmp_path / "elsewhere").mkdir()
+    link = tmp_path / "elsewhere" / "linked.db"
+    link.symlink_to(db_path)
+    app = make_test_app(link, NOW=T0)
+    database = connect(str(link))
+    try:
+        certificate = store.create(database, CLEAN, "rental", None, T0, 3)
+        scan(app.test_client(), app, certificate)
+        assert stored_scans(database, certificate) == 0  # in the journal
+        # Readers find it whichever path they opened the database by.
+        assert len(scan_log.scans_for(database, certificate["id"])) == 1
+    finally:
+        database.close()
+
+
+def test_a_short_write_is_taken_back_and_the_scan_stored_directly(app, client, db,
+                                                                  certificate, monkeypatch):
+    """Disk full or a file-size limit: write(2) keeps only part of the line."""
+    scan(client, app, certificate)
+
+    class ShortWrites:
+        def __getattr__(self, name):
+            return getattr(os, name)
+
+        @staticmethod
+        def write(fd, data):
+            return os.write(fd, data[:20])
+
+    monkeypatch.setattr(scan_log, "os", ShortWrites())
+    scan(client, app, certificate)  # stored at once instead
+    monkeypatch.undo()
+    monkeypatch.setattr(scan_log, "FOLD_EVERY", 1000)
+    monkeypatch.setattr(scan_log, "FOLD_AFTER", 3600.0)
+    scan(client, app, certificate)  # journaled again, on a whole line
+    assert journal_lines(app) == 2
+    assert len(scan_log.scans_for(db, certificate["id"])) == 3
+    assert len(verified_audit_rows(db)) == 3
