@@ -12,9 +12,8 @@ So a scan is first appended, as one line, to this process's journal file: one wr
 which the operating system keeps even if the process dies (the same promise as a WAL
 commit with synchronous=NORMAL). The journal is folded into the database in one
 transaction when an append finds FOLD_EVERY scans in it or its oldest FOLD_AFTER seconds
-old, and at exit,
-and anything that shows scans or audit rows folds every journal first (`fold_all`), so
-the holder's scan log, "Who looked" and the audit log viewer are not behind (unless the
+old, and at exit. Anything that shows scans or audit rows folds every journal first
+(`fold_all`), so the holder's scan log, "Who looked" and the audit log viewer are not behind (unless the
 write lock stays busy past the busy timeout: then the page shows what is stored).
 
 Folding is idempotent: each line carries a unique reference, kept in
