@@ -13,8 +13,9 @@ which the operating system keeps even if the process dies (the same promise as a
 commit with synchronous=NORMAL). The journal is folded into the database in one
 transaction when an append finds FOLD_EVERY scans in it or its oldest FOLD_AFTER seconds
 old, and at exit. Anything that shows scans or audit rows folds every journal first
-(`fold_all`), so the holder's scan log, "Who looked" and the audit log viewer are not behind (unless the
-write lock stays busy past the busy timeout: then the page shows what is stored).
+(`fold_all`), so the holder's scan log, "Who looked" and the audit log viewer are not
+behind (unless the write lock stays busy past the busy timeout: then the page shows what
+is stored).
 
 Folding is idempotent: each line carries a unique reference, kept in
 certificate_scans.ref under a UNIQUE index, and only newly stored scans get their audit
