@@ -114,7 +114,11 @@ class Journal:
                 del _journals[database_path]
             try:
                 if self.path.exists() and Path(database_path).exists():
-                    _fold_file(connect(database_path), self.path, remove=True)
+                    db = connect(database_path)
+                    try:
+                        _fold_file(db, self.path, remove=True)
+                    finally:
+                        db.close()
             except (OSError, sqlite3.Error):
                 log.exception("scan journal %s left for the next reader to fold", self.path)
             finally:
@@ -235,11 +239,7 @@ def _store(db: Database, scans: list[dict]) -> int:
         if scan["ref"] is None or scan["ref"] not in seen:
             new.append(scan)
             seen.add(scan["ref"])
-    db.conn.executemany(
-        """INSERT INTO certificate_scans (certificate_id, at, verdict, browser_family, ref)
-           VALUES (:certificate_id, :at, :outcome, :browser_family, :ref)""",
-        new,
-    )
+    db.conn.executemany(_INSERT_SCAN, new)
     # A verification reads the holder's restrictions, so it is also an audited read of
     # their record (shown in their "Who looked"), stamped with the time of the scan.
     audit.record_many(db, [
@@ -261,15 +261,15 @@ def _stored_refs(db: Database, refs: list[str]) -> set[str]:
     return stored
 
 
-def store_scan(db: Database, certificate_id: str, at: str, verdict: str,
-               browser_family: str, ref: str | None = None) -> bool:
-    """Store one scan; False when a scan with this journal reference is already stored."""
-    cursor = db.execute(
-        """INSERT INTO certificate_scans (certificate_id, at, verdict, browser_family, ref)
-           VALUES (?, ?, ?, ?, ?) ON CONFLICT (ref) DO NOTHING""",
-        [certificate_id, at, verdict, browser_family, ref],
-    )
-    return cursor.rowcount == 1
+_INSERT_SCAN = """INSERT INTO certificate_scans (certificate_id, at, verdict, browser_family, ref)
+VALUES (:certificate_id, :at, :outcome, :browser_family, :ref)"""
+
+
+def store_scan(db: Database, certificate_id: str, at: str, outcome: str,
+               browser_family: str) -> None:
+    """Store one scan as it is, with no audit row (the personas' demo scans)."""
+    db.execute(_INSERT_SCAN, {"certificate_id": certificate_id, "at": at, "outcome": outcome,
+                              "browser_family": browser_family, "ref": None})
 
 
 SHOWN = 50
@@ -279,6 +279,19 @@ def scans_for(db: Database, certificate_id: str, limit: int = SHOWN) -> list[dic
     """The latest scans of one certificate, newest first (a much-scanned certificate
     would otherwise make an endless page; the data export has every row)."""
     fold_all(db)
+    return _latest(db, certificate_id, limit)
+
+
+def history(db: Database, certificate_id: str) -> tuple[list[dict], int]:
+    """The latest scans and how many there are in all, journals folded once."""
+    fold_all(db)
+    total = db.execute(
+        "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = ?", [certificate_id]
+    ).fetchone()[0]
+    return _latest(db, certificate_id, SHOWN), total
+
+
+def _latest(db: Database, certificate_id: str, limit: int) -> list[dict]:
     return list(
         db.query(
             """SELECT at, verdict, browser_family FROM certificate_scans
@@ -286,10 +299,3 @@ def scans_for(db: Database, certificate_id: str, limit: int = SHOWN) -> list[dic
             [certificate_id, limit],
         )
     )
-
-
-def scan_count(db: Database, certificate_id: str) -> int:
-    fold_all(db)
-    return db.execute(
-        "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = ?", [certificate_id]
-    ).fetchone()[0]

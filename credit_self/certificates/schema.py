@@ -46,7 +46,7 @@ def m001_certificates(db: Database) -> None:
 
 @migrations()
 def m002_scan_refs(db: Database) -> None:
-    # Scans reach the table in batches from each process's journal (scan_journal.py);
+    # Scans reach the table in batches from each process's journal (scan_log.py);
     # the journal line's reference makes folding the same journal twice harmless.
     db.table("certificate_scans").add_column("ref", str)
     db.table("certificate_scans").create_index(["ref"], unique=True)

@@ -185,10 +185,11 @@ def show(certificate_id: str):
     certificate = _own_certificate_or_404(certificate_id)
     certificate["status"] = store.status(certificate, clock.now())
     db = get_db()
+    scans, scan_total = scan_log.history(db, certificate_id)
     return render_template(
         "certificates/show.html",
-        scans=scan_log.scans_for(db, certificate_id),
-        scan_total=scan_log.scan_count(db, certificate_id),
+        scans=scans,
+        scan_total=scan_total,
         purposes=PURPOSE_LABELS,
         resident=entries.register_record(db, current_user.id_number),
         refresh_seconds=tokens.SCREEN_REFRESH,
