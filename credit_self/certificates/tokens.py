@@ -5,14 +5,13 @@ A token is itsdangerous' URLSafeTimedSerializer (HMAC-SHA-256, its own salt) ove
 timestamp inside the token comes from the server's clock (`now` passed in), and so does
 the age check, so a phone's clock never decides anything.
 """
-import base64
-import binascii
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from functools import lru_cache
 
-from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
 from sqlite_utils import Database
 
 from ..signing import KeyOnceTimestampSigner
@@ -46,14 +45,34 @@ class ServerClockSigner(KeyOnceTimestampSigner):
         return self._timestamp
 
 
+class _SignerOnceSerializer(URLSafeTimedSerializer):
+    """Makes its signer once: itsdangerous makes a new one for every dumps and loads,
+    and a serializer here is shared by every scan within the same second."""
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        if salt is not None and salt != self.salt:
+            return super().make_signer(salt)
+        signer = self.__dict__.get("_signer")
+        if signer is None:
+            signer = self._signer = super().make_signer(salt)
+        return signer
+
+
 def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
     """A serializer on the server's clock. `secret_keys` is newest first (the setting's
     order); itsdangerous wants newest last: it signs with the last and tries them all."""
-    return URLSafeTimedSerializer(
+    return _serializer_at(tuple(secret_keys), int(now.timestamp()))
+
+
+@lru_cache(maxsize=8)
+def _serializer_at(secret_keys: tuple[str, ...], timestamp: int) -> URLSafeTimedSerializer:
+    # Tokens carry whole seconds, so one serializer serves every scan in a second.
+    return _SignerOnceSerializer(
         list(reversed(secret_keys)),
         salt=SALT,
         signer=ServerClockSigner,
-        signer_kwargs={"digest_method": hashlib.sha256, "now": now},
+        signer_kwargs={"digest_method": hashlib.sha256,
+                       "now": datetime.fromtimestamp(timestamp, timezone.utc)},
     )
 
 
@@ -61,24 +80,25 @@ def make_token(secret_keys: list[str], certificate_id: str, kind: str, now: date
     return serializer(secret_keys, now).dumps({"c": certificate_id, "k": kind})
 
 
-_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+_TOKEN_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_BASE64URL_DIGITS = {c: i for i, c in enumerate(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
+# A part of length 4n+2 ends in a character carrying 2 data bits and 4 spare ones,
+# 4n+3 in one carrying 4 data bits and 2 spare; 4n+1 is never base64.
+_SPARE_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 
 
 def _canonical(token: str) -> bool:
     """Three base64url parts, each exactly as we would write it. Base64 leaves spare bits
     in a last character, so without this some one-character edits would still verify;
-    a compressed payload (leading ".") is never one of ours."""
-    parts = token.split(".")
-    if len(parts) != 3:
+    a compressed payload (leading ".") is never one of ours. (The same answer as decoding
+    each part and encoding it again, without doing either.)"""
+    shape = _TOKEN_SHAPE.fullmatch(token)
+    if shape is None:
         return False
-    for part in parts:
-        if not _BASE64URL.fullmatch(part):
-            return False
-        try:
-            decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
-        except (binascii.Error, ValueError):
-            return False
-        if base64.urlsafe_b64encode(decoded).rstrip(b"=") != part.encode("ascii"):
+    for part in shape.groups():
+        spare = _SPARE_BITS.get(len(part) % 4)
+        if spare is None or _BASE64URL_DIGITS[part[-1]] & spare:
             return False
     return True
 

@@ -1,5 +1,8 @@
 """credit_self.signing makes exactly itsdangerous' signatures, only cheaper."""
+import base64
+import binascii
 import hashlib
+import string
 import time
 from datetime import datetime, timezone
 
@@ -133,3 +136,38 @@ def test_saving_a_session_answers_as_flask_does(tmp_path, data, modified, access
                  for c in cookies if "Expires=Thu, 01 Jan 1970" not in c])
 
     assert saved(app.session_interface) == saved(SecureCookieSessionInterface())
+
+
+def _round_trips(part: str) -> bool:
+    try:
+        decoded = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return base64.urlsafe_b64encode(decoded).rstrip(b"=") == part.encode("ascii")
+
+
+def test_a_token_part_is_canonical_exactly_when_it_survives_a_base64_round_trip():
+    alphabet = string.ascii_letters + string.digits + "-_"
+    real = tokens.make_token(["k"], "cert-1", tokens.SCREEN, NOW)
+    assert tokens._canonical(real)
+    payload, stamp, signature = real.split(".")
+    for body in ("", "Q", "QU", "QUJ", "QUJD", "QUJDR"):
+        for last in alphabet:
+            part = body + last
+            assert tokens._canonical(f"{part}.{stamp}.{signature}") == _round_trips(part), part
+            assert tokens._canonical(f"{payload}.{stamp}.{part}") == _round_trips(part), part
+    for shape in ("", "..", "a.b", "a.b.c.d", ".eJw.AAAA.BBBB", "AA.AA.AA=", "AA.AA.A+"):
+        assert not tokens._canonical(shape)
+
+
+def test_a_shared_serializer_keeps_each_moment_on_its_own_clock():
+    later = NOW.replace(minute=NOW.minute + 2)
+    assert tokens.serializer(["k"], NOW) is tokens.serializer(["k"], NOW)
+    assert tokens.serializer(["k"], later) is not tokens.serializer(["k"], NOW)
+    token = tokens.make_token(["k"], "cert-1", tokens.SCREEN, NOW)
+    assert tokens.serializer(["k"], NOW).loads(token, max_age=90) == {"c": "cert-1", "k": "s"}
+    with pytest.raises(SignatureExpired):
+        tokens.serializer(["k"], later).loads(token, max_age=90)
+    # A rotated key list is a different serializer: the removed secret no longer verifies.
+    with pytest.raises(BadSignature):
+        tokens.serializer(["new"], NOW).loads(token)
