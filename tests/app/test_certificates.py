@@ -309,7 +309,8 @@ def test_verify_page_is_public_and_has_security_headers(app, client):
     response = client.get("/v/anything")
     assert response.status_code == 200
     # The verdict page needs no script: it loads none, and its policy allows none.
-    assert "<script" not in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "<script" not in page and "htmx-config" not in page
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self';" in csp and "nonce-" not in csp
     assert response.headers["Cache-Control"] == "no-store"

@@ -1,4 +1,5 @@
 """Security headers, CSRF, error pages, strict templates."""
+import json
 import re
 
 import jinja2
@@ -85,6 +86,9 @@ def test_every_script_tag_carries_the_nonce(client):
     nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
     html = response.get_data(as_text=True)
     assert html.count("<script") == html.count(f'nonce="{nonce}"') > 0
+    # htmx comes with its locked-down configuration: no eval, no requests elsewhere.
+    config = json.loads(html.split('name="htmx-config" content=\'')[1].split("'>")[0])
+    assert config["allowEval"] is False and config["selfRequestsOnly"] is True
 
 
 def test_personal_pages_are_not_cached(client, auth):
