@@ -9,7 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
 from sqlite_utils import Database
@@ -50,12 +50,13 @@ class _SignerOnceSerializer(URLSafeTimedSerializer):
     and a serializer here is shared by every scan within the same second."""
 
     def make_signer(self, salt: str | bytes | None = None) -> Signer:
-        if salt is not None and salt != self.salt:
-            return super().make_signer(salt)
-        signer = self.__dict__.get("_signer")
-        if signer is None:
-            signer = self._signer = super().make_signer(salt)
-        return signer
+        if salt is None or salt == self.salt:
+            return self._signer
+        return super().make_signer(salt)
+
+    @cached_property
+    def _signer(self) -> Signer:
+        return super().make_signer()
 
 
 def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
