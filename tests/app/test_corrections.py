@@ -2,10 +2,12 @@
 import html
 import re
 import threading
+from datetime import datetime
 
 import pytest
 from bs4 import BeautifulSoup
 
+from credit_self.clock import LOCAL_TZ
 from credit_self.corrections import data
 from credit_self.db import connect
 from tests.conftest import persona, staff_login
@@ -352,8 +354,8 @@ def test_restoration_only_after_the_minimum_period(client, auth, db):
     assert "Credit repair application sent" in confirmation
     row = correction_row(db, ready)
     assert row["kind"] == "restoration" and row["commitment"] == 1
-    from datetime import date
-    filed = date.fromisoformat(row["filed_at"][:10])
+    # Working days count from the filing day in China (16:00-24:00 UTC is the next day).
+    filed = datetime.fromisoformat(row["filed_at"]).astimezone(LOCAL_TZ).date()
     assert row["due_by"] == data.add_working_days(filed, 3, data.calendar(db)).isoformat()
 
 
