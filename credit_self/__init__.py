@@ -6,7 +6,7 @@ import secrets
 import weakref
 from functools import cached_property, lru_cache, partial, wraps
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 from babel import Locale
@@ -22,7 +22,6 @@ from flask import (
 )
 from flask.globals import _cv_request
 from flask.templating import Environment as FlaskEnvironment
-from flask.sessions import NullSession, SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -30,7 +29,6 @@ from flask_login import LoginManager, current_user
 from flask_login.config import COOKIE_NAME
 from flask_login.utils import _create_identifier
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from itsdangerous import BadSignature
 from jinja2 import Environment, StrictUndefined
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
@@ -41,7 +39,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 from .i18n import lazy_gettext as _l
 from .keep import kept
-from .signing import KeyOnceTimestampSigner, SessionCookieMemo
+from .sessions import (  # noqa: F401  (blueprints import serve_without_session from here)
+    SecureWhenHttpsSessionInterface, serve_without_session, served_without_session,
+)
 
 # Extensions are module-level so blueprints can import them; each is bound in create_app.
 csrf = CSRFProtect()
@@ -55,12 +55,18 @@ class SessionLoginManager(LoginManager):
     """
 
     def _load_user(self):
-        if isinstance(session._get_current_object(), NoSession):
+        if served_without_session():
             return self._update_request_context_with_user()
         if "_user_id" not in session and \
                 current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) not in request.cookies:
             return self._update_request_context_with_user()
         return super()._load_user()
+
+    def _update_remember_cookie(self, response):
+        # A page served without a session has no sign-in to remember or forget.
+        if served_without_session():
+            return response
+        return super()._update_remember_cookie(response)
 
 
 def session_identifier() -> str:
@@ -86,85 +92,6 @@ limiter = Limiter(key_func=get_remote_address)
 LANGUAGE_COOKIE = "lang"
 URL_CACHE_SIZE = 4096
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文"}
-
-
-class NoSession(NullSession):
-    """The session of a page served without one: empty, and any write is a bug."""
-
-    def _fail(self, *args: Any, **kwargs: Any) -> NoReturn:
-        raise RuntimeError(f"{request.path} is served without a session: it cannot store one")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
-
-
-def serve_without_session(app: Flask, *path_prefixes: str) -> None:
-    """Serve paths starting with these prefixes without reading or writing the session
-    cookie: every visitor, signed in or not, gets the same anonymous page."""
-    app.extensions["sessionless_paths"] = (
-        *app.extensions.get("sessionless_paths", ()), *path_prefixes)
-
-
-class SecureWhenHttpsSessionInterface(SecureCookieSessionInterface):
-    """Mark the session cookie Secure whenever the request came over HTTPS.
-
-    Flask's SESSION_COOKIE_SECURE is all-or-nothing; local `make run` serves plain HTTP,
-    while any HTTPS deployment (directly or behind ProxyFix) gets Secure cookies.
-    Paths registered with `serve_without_session` get a `NoSession` instead. Each
-    cookie value's signature is checked once (`SessionCookieMemo`).
-    """
-
-    def open_session(self, app: Flask, request_: Any):
-        if request_.path.startswith(app.extensions.get("sessionless_paths", ())):
-            return NoSession()
-        # Flask's own open_session, with the cookie check kept per cookie value.
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
-            return None
-        value = request_.cookies.get(self.get_cookie_name(app))
-        if not value:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            return self.session_class(self._checked_cookies.loads(serializer, value, max_age))
-        except BadSignature:
-            return self.session_class()
-
-    def save_session(self, app: Flask, session: Any, response: Any) -> None:
-        # Most responses leave the session as it came. Flask reads seven cookie settings
-        # before finding that it has nothing to write; the same outcome, decided first.
-        unchanged = not session.modified and not (
-            session and session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"])
-        if unchanged:
-            if session.accessed:
-                response.vary.add("Cookie")
-            return
-        super().save_session(app, session, response)
-
-    def get_cookie_secure(self, app: Flask) -> bool:
-        return bool(app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
-
-    def get_signing_serializer(self, app: Flask):
-        # Flask builds a new serializer for every request; it only depends on the keys.
-        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        cached = self._serializers.get(key)
-        if cached is None:
-            cached = self._serializers[key] = self._serializer_for(app)
-        return cached
-
-    def _serializer_for(self, app: Flask):
-        """Flask's serializer, with a signer that derives its key once (same cookies)."""
-        serializer = super().get_signing_serializer(app)
-        if serializer is not None:
-            serializer.signer = KeyOnceTimestampSigner
-        return serializer
-
-    @cached_property
-    def _serializers(self) -> dict:
-        return {}
-
-    @cached_property
-    def _checked_cookies(self) -> SessionCookieMemo:
-        return SessionCookieMemo()
 
 
 _DICT_ATTRIBUTES = frozenset(dir(dict))

@@ -7,6 +7,8 @@ from flask import Flask, Response, render_template, request
 from htmx_flask import Htmx
 from htmx_flask import make_response as htmx_make_response
 
+from .sessions import served_without_session
+
 htmx = Htmx()
 
 
@@ -16,6 +18,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def vary_on_htmx(response: Response) -> Response:
         # One URL can answer with a fragment or a full page: caches must keep them apart.
+        # Pages served without a session (verifiers', static files) have no fragments.
+        if served_without_session():
+            return response
         if "Vary" in response.headers:
             response.vary.add("HX-Request")
         else:  # the usual case, without parsing and rewriting a header set

@@ -20,6 +20,7 @@ from ..auth.roles import staff_required
 from ..db import connect, get_db
 from ..i18n import lazy_gettext as _l
 from ..request_globals import signed_in_user
+from ..sessions import served_without_session
 from . import staff, tools
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -178,6 +179,8 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def end_disabled_sessions() -> None:
         """An account disabled while signed in loses its session at its next request."""
+        if served_without_session():  # nobody is signed in there
+            return
         user = signed_in_user()
         if user.is_authenticated and not user.is_active:
             logout_user()

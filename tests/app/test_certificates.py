@@ -6,6 +6,7 @@ from urllib.parse import quote
 
 import pytest
 from bs4 import BeautifulSoup
+from flask import jsonify
 from itsdangerous import URLSafeTimedSerializer
 
 from credit_self.certificates import scan_log, store, tokens
@@ -81,8 +82,8 @@ def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
     assert "陈*" in section and "3101**********9020" in section
     assert "Renting a home" in section and "Mr Wang, landlord" in section
     assert "What a valid certificate means" in page.get_data(as_text=True)
-    api = client.get(f"/api/v1/verify/{token}").json
-    assert api == {
+    answer = client.get(f"/api/v1/verify/{token}")
+    assert answer.json == {
         "verdict": "valid",
         "checked_at": "2026-03-10T02:00:00+00:00",
         "holder": {"name_masked": "陈*", "id_masked": "3101**********9020"},
@@ -90,6 +91,15 @@ def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
         "audience": "Mr Wang, landlord",
         "expires_at": "2026-03-13T02:00:00+00:00",
     }
+    # Byte for byte what Flask's jsonify writes: sorted keys, compact, ASCII, a newline.
+    assert answer.mimetype == "application/json"
+    assert answer.data == (
+        b'{"audience":"Mr Wang, landlord","checked_at":"2026-03-10T02:00:00+00:00",'
+        b'"expires_at":"2026-03-13T02:00:00+00:00","holder":{"id_masked":"3101**********9020",'
+        b'"name_masked":"\\u9648*"},"purpose":"rental","verdict":"valid"}\n'
+    )
+    with app.test_request_context():
+        assert answer.data == jsonify(answer.json).get_data()
 
 
 def test_restricted_since_issue_is_not_valid(app, client):
@@ -330,6 +340,8 @@ def test_verification_ignores_the_scanning_browsers_session(app, client, auth):
         assert response.status_code == 200, path
         assert "Set-Cookie" not in response.headers, path
         assert "Cookie" not in response.vary, path
+        # Nor do they have htmx fragments to keep apart from pages in caches.
+        assert "HX-Request" not in response.vary, path
         response.close()
     page = client.get(f"/v/{token}").get_data(as_text=True)
     assert "Sign out" not in page and "My record" not in page
