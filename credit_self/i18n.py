@@ -15,7 +15,6 @@ Two costs are removed here, with results identical to flask-babel's:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Callable, Iterable
 
 from babel import Locale
@@ -33,31 +32,15 @@ from markupsafe import Markup
 
 
 def translations() -> Translations:
-    def find() -> Translations:
-        context = _cv_app.get(None)
-        if context is None:
-            return get_translations()  # no app: flask-babel's untranslated fallback
-        # flask-babel's own look-up walks the domain, locale and its cache on each
-        # request; a language's catalog never changes while the app runs.
-        catalogs = context.app.extensions.setdefault("i18n_catalogs", {})
-        key = str(locale())
-        if key not in catalogs:
-            catalogs[key] = get_translations()
-        return catalogs[key]
-
-    return once_per_request("_translations", find)
+    return language().catalog
 
 
 def locale() -> Locale | None:
-    return once_per_request("_locale", get_locale)
+    return language().locale
 
 
 def is_chinese() -> bool:
-    def chinese() -> bool:
-        current = locale()
-        return current is not None and current.language == "zh"
-
-    return once_per_request("_is_chinese", chinese)
+    return language().chinese
 
 
 def gettext(string: str, **variables) -> str:
@@ -81,12 +64,13 @@ def _ngettext(catalog: Translations, singular: str, plural: str, num: int,
 
 @dataclass(frozen=True)
 class Language:
-    """One language's catalog, for things computed once per language rather than per
-    call: the language-bound template filters (see `environment_for`)."""
+    """One language's locale and catalog, for things computed once per language rather
+    than per call: the language-bound template filters (see `environment_for`)."""
 
     code: str
     chinese: bool
     catalog: Translations
+    locale: Locale | None = None
 
     def gettext(self, string: str, **variables) -> str:
         return _gettext(self.catalog, string, variables)
@@ -96,18 +80,25 @@ class Language:
 
 
 def language() -> Language:
-    """The current request's language (looked up once per request: every template
-    render and language-bound helper asks for it)."""
-    def find() -> Language:
-        current = locale()
-        return _language(str(current) if current is not None else "", is_chinese(), translations())
-
-    return once_per_request("_language", find)
+    """The current request's language, worked out once per request: every template
+    render, translation and language-bound helper asks for it."""
+    return once_per_request("_language", _current_language)
 
 
-@lru_cache(maxsize=16)
-def _language(code: str, chinese: bool, catalog: Translations) -> Language:
-    return Language(code, chinese, catalog)
+def _current_language() -> Language:
+    current = get_locale()  # flask-babel's, from the app's locale selector
+    code = str(current) if current is not None else ""
+    context = _cv_app.get(None)
+    if context is None:  # no app: flask-babel's untranslated fallback
+        return Language(code, False, get_translations(), current)
+    # flask-babel walks the domain, locale and its cache for each look-up; a language's
+    # catalog never changes while the app runs.
+    languages = context.app.extensions.setdefault("i18n_languages", {})
+    found = languages.get(code)
+    if found is None:
+        chinese = current is not None and current.language == "zh"
+        found = languages[code] = Language(code, chinese, get_translations(), current)
+    return found
 
 
 def N_(string: str) -> str:

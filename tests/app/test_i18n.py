@@ -179,6 +179,28 @@ def test_languages_never_share_compiled_pages(client):
         assert "<h1" in html and heading in html.split("<h1", 1)[1].split("</h1>", 1)[0]
 
 
+def test_each_request_gets_its_own_language_as_flask_babel_picks_it(app):
+    """The request's language is worked out once and kept per language; requests in
+    turn, by header and by cookie, each get what flask-babel itself would give them."""
+    from flask_babel import get_locale, get_translations
+
+    from credit_self import i18n
+
+    cases = [({"Accept-Language": "zh-CN"}, "zh_Hans_CN", True),
+             ({"Accept-Language": "en"}, "en", False),
+             ({"Cookie": "lang=zh_CN", "Accept-Language": "en"}, "zh_Hans_CN", True),
+             ({"Accept-Language": "fr"}, "en", False)]
+    for headers, code, chinese in cases * 2:
+        with app.test_request_context("/login", headers=headers):
+            language = i18n.language()
+            assert (language.code, language.chinese) == (code, chinese), headers
+            assert i18n.locale() == get_locale() and str(i18n.locale()) == code
+            assert i18n.is_chinese() is chinese
+            assert i18n.translations() is language.catalog
+            assert i18n.gettext("Sign in") == get_translations().ugettext("Sign in")
+            assert i18n.gettext("Sign in") == ("登录" if chinese else "Sign in")
+
+
 @pytest.mark.parametrize("language", ["en", "zh-CN"])
 def test_timestamps_read_exactly_as_babel_would_write_them(app, language):
     """datetime_long and time_of_day build their text from cached parts; they must match
