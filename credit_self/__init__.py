@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
-from babel import Locale
 from flask import (
     Flask,
     Response,
@@ -30,13 +29,13 @@ from flask_login.config import COOKIE_NAME
 from flask_login.utils import _create_identifier
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import Environment, StrictUndefined
-from werkzeug.datastructures import LanguageAccept
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import parse_accept_header, parse_cookie
+from werkzeug.http import parse_cookie
 from werkzeug.utils import cached_property as werkzeug_cached_property
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
+from .i18n import LANGUAGE_COOKIE
 from .i18n import lazy_gettext as _l
 from .keep import kept
 from .sessions import (  # noqa: F401  (blueprints import serve_without_session from here)
@@ -89,7 +88,6 @@ login_manager._session_identifier_generator = session_identifier
 babel = Babel()
 limiter = Limiter(key_func=get_remote_address)
 
-LANGUAGE_COOKIE = "lang"
 URL_CACHE_SIZE = 4096
 LANGUAGE_NAMES = {"en": "English", "zh_CN": "中文"}
 
@@ -199,31 +197,6 @@ class CreditSelfApp(Flask):
                     URL_CACHE_SIZE)
 
 
-def select_locale() -> Locale:
-    """The language cookie wins; otherwise the browser's Accept-Language."""
-    context = _cv_request.get()
-    languages = context.app.config["LANGUAGES"]
-    chosen = context.request.cookies.get(LANGUAGE_COOKIE)
-    if chosen not in languages:
-        chosen = _best_language(context.request.headers.get("Accept-Language", ""),
-                                tuple(languages))
-    return _parsed_locale(chosen)
-
-
-@lru_cache(maxsize=512)
-def _best_language(accept_language: str, languages: tuple[str, ...]) -> str:
-    # Browsers send a handful of distinct headers; parsing and matching each is ~70 calls.
-    accepted = parse_accept_header(accept_language, LanguageAccept)
-    return accepted.best_match(languages) or languages[0]
-
-
-@lru_cache(maxsize=16)
-def _parsed_locale(code: str) -> Locale:
-    # flask-babel parses what the selector returns on every request; a Locale passes
-    # through as it is.
-    return Locale.parse(code)
-
-
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Application factory used by `flask --app app`, gunicorn and the tests."""
     app = CreditSelfApp(
@@ -265,7 +238,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["csp_nonce"] = TEMPLATE_NONCE
     processors = app.template_context_processors[None]
     processors[:] = [p for p in processors if getattr(p, "__module__", "") != "flask_wtf.csrf"]
-    babel.init_app(app, locale_selector=select_locale)
+    babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.install(app)
     limiter.init_app(app)
     login_manager.init_app(app)

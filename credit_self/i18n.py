@@ -15,20 +15,23 @@ Two costs are removed here, with results identical to flask-babel's:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterable
 
 from babel import Locale
 from babel.support import Translations
 from flask import Flask, has_request_context
-from flask.globals import _cv_app
-
-from .request_globals import once_per_request
+from flask.globals import _cv_app, _cv_request
 from flask_babel import get_locale, get_translations
 from flask_babel.speaklater import LazyString
 from jinja2 import Environment
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
+from .request_globals import once_per_request
 
 
 def translations() -> Translations:
@@ -79,14 +82,44 @@ class Language:
         return _ngettext(self.catalog, singular, plural, num, variables)
 
 
+LANGUAGE_COOKIE = "lang"
+
+
 def language() -> Language:
     """The current request's language, worked out once per request: every template
     render, translation and language-bound helper asks for it."""
     return once_per_request("_language", _current_language)
 
 
+def select_locale() -> Locale:
+    """The language cookie wins; otherwise the browser's Accept-Language."""
+    context = _cv_request.get()
+    languages = context.app.config["LANGUAGES"]
+    chosen = context.request.cookies.get(LANGUAGE_COOKIE)
+    if chosen not in languages:
+        chosen = _best_language(context.request.headers.get("Accept-Language", ""),
+                                tuple(languages))
+    return _parsed_locale(chosen)
+
+
+@lru_cache(maxsize=512)
+def _best_language(accept_language: str, languages: tuple[str, ...]) -> str:
+    # Browsers send a handful of distinct headers; parsing and matching each is ~70 calls.
+    accepted = parse_accept_header(accept_language, LanguageAccept)
+    return accepted.best_match(languages) or languages[0]
+
+
+@lru_cache(maxsize=16)
+def _parsed_locale(code: str) -> Locale:
+    # flask-babel parses what the selector returns on every request; a Locale passes
+    # through as it is.
+    return Locale.parse(code)
+
+
 def _current_language() -> Language:
-    current = get_locale()  # flask-babel's, from the app's locale selector
+    # The app's locale selector, which flask-babel's get_locale() would call and return
+    # as it is, without its context look-ups; outside a request, flask-babel's default.
+    current = select_locale() if _cv_request.get(None) is not None else get_locale()
     code = str(current) if current is not None else ""
     context = _cv_app.get(None)
     if context is None:  # no app: flask-babel's untranslated fallback
