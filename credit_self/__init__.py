@@ -38,7 +38,7 @@ from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 from .i18n import LANGUAGE_COOKIE
 from .i18n import lazy_gettext as _l
 from .keep import kept
-from .sessions import (  # noqa: F401  (blueprints import serve_without_session from here)
+from .sessions import (
     SecureWhenHttpsSessionInterface, serve_without_session, served_without_session,
 )
 

@@ -91,9 +91,13 @@ def language() -> Language:
     return once_per_request("_language", _current_language)
 
 
-def select_locale() -> Locale:
-    """The language cookie wins; otherwise the browser's Accept-Language."""
-    context = _cv_request.get()
+def select_locale() -> Locale | None:
+    """The app's locale selector (given to flask-babel in create_app): the language
+    cookie wins, otherwise the browser's Accept-Language. None outside a request (the
+    CLI, start-up), which flask-babel answers with its default locale."""
+    context = _cv_request.get(None)
+    if context is None:
+        return None
     languages = context.app.config["LANGUAGES"]
     chosen = context.request.cookies.get(LANGUAGE_COOKIE)
     if chosen not in languages:
@@ -117,8 +121,9 @@ def _parsed_locale(code: str) -> Locale:
 
 
 def _current_language() -> Language:
-    # The app's locale selector, which flask-babel's get_locale() would call and return
-    # as it is, without its context look-ups; outside a request, flask-babel's default.
+    # In a request, the app's locale selector itself: flask-babel's get_locale() would
+    # call it and return its Locale as it is, after several context look-ups. Outside
+    # one, flask-babel's answer (its default locale in an app context, else None).
     current = select_locale() if _cv_request.get(None) is not None else get_locale()
     code = str(current) if current is not None else ""
     context = _cv_app.get(None)

@@ -32,7 +32,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from markupsafe import Markup
 
-from .. import audit, clock, limiter, navigation, serve_without_session
+from .. import audit, clock, limiter, navigation
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
 from ..htmx import is_partial_request
@@ -40,6 +40,7 @@ from ..i18n import N_
 from ..i18n import lazy_gettext as _l
 from ..identity import mask_id, mask_name
 from ..records import entries, rules
+from ..sessions import serve_without_session
 from . import openapi, scan_log, store, tokens
 from .forms import PURPOSE_LABELS, IssueForm
 

@@ -190,6 +190,9 @@ def test_each_request_gets_its_own_language_as_flask_babel_picks_it(app):
              ({"Accept-Language": "en"}, "en", False),
              ({"Cookie": "lang=zh_CN", "Accept-Language": "en"}, "zh_Hans_CN", True),
              ({"Accept-Language": "fr"}, "en", False)]
+    assert app.extensions["babel"].locale_selector is i18n.select_locale  # the one we call
+    with app.app_context():  # the CLI: no request, flask-babel's default language
+        assert (i18n.language().code, i18n.gettext("Sign in")) == ("en", "Sign in")
     for headers, code, chinese in cases * 2:
         with app.test_request_context("/login", headers=headers):
             language = i18n.language()
