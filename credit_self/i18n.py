@@ -123,8 +123,10 @@ def _parsed_locale(code: str) -> Locale:
 def _current_language() -> Language:
     # In a request, the app's locale selector itself: flask-babel's get_locale() would
     # call it and return its Locale as it is, after several context look-ups. Outside
-    # one, flask-babel's answer (its default locale in an app context, else None).
-    current = select_locale() if _cv_request.get(None) is not None else get_locale()
+    # one (the selector says None), flask-babel's default locale, or None with no app.
+    current = select_locale()
+    if current is None:
+        current = get_locale()
     code = str(current) if current is not None else ""
     context = _cv_app.get(None)
     if context is None:  # no app: flask-babel's untranslated fallback
