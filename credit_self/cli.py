@@ -1,8 +1,8 @@
 """Seed commands: `flask seed` and `flask demo-accounts`.
 
-`flask seed` never overwrites records: on a database that already has residents it
-refuses (exit 1), or with `--if-empty` says so and does nothing (exit 0), which is what
-`make run` relies on.
+`flask seed` brings the schema up to date first, then never overwrites records: on a
+database that already has residents it refuses (exit 1), or with `--if-empty` says so
+and does nothing (exit 0), which is what `make run` relies on.
 """
 import json
 import time
@@ -12,8 +12,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from . import audit, clock, seeding
-from .db import connect, migrate
+from . import audit, clock, schema, seeding
+from .db import engine_for, is_postgresql, scalar
 
 
 @click.command("seed")
@@ -29,35 +29,39 @@ from .db import connect, migrate
 @with_appcontext
 def seed_command(residents: int, seed_value: int, today: datetime | None, if_empty: bool) -> None:
     """Load the catalog from seed/ and generate a population with demo personas."""
-    path = current_app.config["DATABASE"]
+    engine = engine_for(current_app)
+    where = engine.url.render_as_string()
     day: date = today.date() if today else clock.today()
-    db = connect(path)
-    try:
-        migrate(db)
-        existing = db.execute("SELECT count(*) FROM residents").fetchone()[0]
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        existing = scalar(conn, "SELECT count(*) FROM residents")
         if existing:
             if if_empty:
-                click.echo(f"{path} is already seeded ({existing:,} residents): nothing to do.")
+                click.echo(f"{where} is already seeded ({existing:,} residents): nothing to do.")
                 return
             raise click.ClickException(
-                f"{path} already has {existing:,} residents. Seeding never overwrites "
-                "records: point CREDIT_SELF_DB at a new file, or use --if-empty to skip "
-                "a seeded database."
+                f"{where} already has {existing:,} residents. Seeding never overwrites "
+                "records: point CREDIT_SELF_DATABASE_URL at a new database, or use "
+                "--if-empty to skip a seeded database."
             )
         started = time.perf_counter()
-        catalog = seeding.load_catalog(db, seeding.SEED_DIR)
-        population = seeding.generate_population(db, residents, seed_value, day)
-        personas = seeding.create_personas(db, day)
+        catalog = seeding.load_catalog(conn, seeding.SEED_DIR)
+        population = seeding.generate_population(conn, residents, seed_value, day)
+        personas = seeding.create_personas(conn, day)
         elapsed = time.perf_counter() - started
-        audit.record(db, "system:cli", "seed", None, {
+        audit.record(conn, "system:cli", "seed", None, {
             "residents": residents, "seed": seed_value, "today": day.isoformat(),
             **population, **personas,
         })
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        db.close()
+        if is_postgresql(conn):
+            # Fresh statistics, so the first queries plan with the real sizes.
+            conn.commit()
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
+        else:
+            conn.commit()
+            conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
-    click.echo(f"Seeded {path} (seed {seed_value}, dates relative to {day.isoformat()}):")
+    click.echo(f"Seeded {where} (seed {seed_value}, dates relative to {day.isoformat()}):")
     rows = [
         ("lists", catalog["lists"]),
         ("sanctions", catalog["sanctions"]),

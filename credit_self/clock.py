@@ -6,7 +6,7 @@ setting the app's `NOW` config to a fixed aware datetime instead of patching mod
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flask.globals import _cv_app
+from flask import current_app, has_app_context
 
 # Dates printed on entries (listed on, expires on) are Chinese calendar days.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
@@ -14,11 +14,8 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
 def now() -> datetime:
     """Current time, timezone-aware UTC."""
-    # The app context straight from its context variable: pages ask for the time
-    # dozens of times, and current_app is a proxy looked up on each use.
-    context = _cv_app.get(None)
-    if context is not None:
-        fixed = context.app.config.get("NOW")
+    if has_app_context():
+        fixed = current_app.config.get("NOW")
         if fixed is not None:
             return fixed
     return datetime.now(timezone.utc)

@@ -1,17 +1,18 @@
 """Configuration defaults, overridable from the environment.
 
 Every setting has a safe default so `make run` works on a fresh machine; deployments
-override through `CREDIT_SELF_*` environment variables.
+override through `CREDIT_SELF_*` environment variables (README, "Configuration").
 """
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 
-from . import ratelimit
+from .db import sqlite_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INSTANCE_PATH = PROJECT_ROOT / "instance"
+MEGABYTE = 1024 * 1024
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -41,6 +42,31 @@ def _secret_key(instance_path: Path) -> str:
     return key_file.read_text().strip()
 
 
+def database_url(instance_path: Path) -> str:
+    """CREDIT_SELF_DATABASE_URL; else CREDIT_SELF_DB, a path to an SQLite file; else the
+    embedded database under instance/."""
+    url = os.environ.get("CREDIT_SELF_DATABASE_URL")
+    if url:
+        return url
+    return sqlite_url(os.environ.get("CREDIT_SELF_DB") or instance_path / "credit_self.db")
+
+
+def _list(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def trusted_hosts() -> list[str]:
+    """Host names requests may carry: the public URL's, any listed in
+    CREDIT_SELF_TRUSTED_HOSTS, and loopback (the embedded default serves there)."""
+    from urllib.parse import urlsplit
+
+    hosts = ["localhost", "127.0.0.1", "[::1]"] + _list("CREDIT_SELF_TRUSTED_HOSTS")
+    public = os.environ.get("CREDIT_SELF_PUBLIC_BASE_URL")
+    if public and urlsplit(public).hostname:
+        hosts.append(urlsplit(public).hostname)
+    return hosts
+
+
 def translation_directories() -> list[str]:
     package = Path(__file__).resolve().parent
     return [str(package / "translations")] + sorted(
@@ -52,12 +78,10 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
     """Build the default settings, reading environment overrides."""
     return {
         "SECRET_KEY": _secret_key(instance_path),
-        "DATABASE": os.environ.get(
-            "CREDIT_SELF_DB", str(instance_path / "credit_self.db")
-        ),
+        "DATABASE_URL": database_url(instance_path),
         # Cookies: HttpOnly and SameSite always; Secure is added per request when the
-        # request came over HTTPS (see SecureWhenHttpsSessionInterface), or always
-        # when CREDIT_SELF_HTTPS_ONLY=1.
+        # request came over HTTPS (see sessions.py), or always when
+        # CREDIT_SELF_HTTPS_ONLY=1.
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("CREDIT_SELF_HTTPS_ONLY") == "1",
@@ -67,20 +91,31 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Trust X-Forwarded-* from this many proxies (0 = serving directly).
         "PROXY_COUNT": int(os.environ.get("CREDIT_SELF_PROXY_COUNT", "0")),
+        # A forged Host header gets 400 and never reaches a link or a QR code.
+        "TRUSTED_HOSTS": trusted_hosts(),
+        # The address QR codes and links in messages use; the request's host otherwise.
+        "PUBLIC_BASE_URL": os.environ.get("CREDIT_SELF_PUBLIC_BASE_URL"),
+        # Largest request body: above the largest upload residents may send. Staff list
+        # imports (up to IMPORT_MAX_BYTES) get their own limit (security.py).
+        "MAX_CONTENT_LENGTH": 6 * MEGABYTE,
+        "IMPORT_MAX_BYTES": 20 * MEGABYTE,
         # CSRF tokens last as long as the session; a stale form asks to sign in again.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": True,
-        # Sign-in lockout: after this many failures on one ID, lock it for the period.
+        # Sign-in lockout: after this many failures on one login, lock it for the period.
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
-        # Per-address rate limits (Flask-Limiter; in-memory storage by default).
+        # Per-address rate limits, Flask-Limiter's storage: memory:// holds within one
+        # process (make run serves from one process with threads); several processes or
+        # machines need a shared store, e.g. redis://host:6379/0.
         "RATELIMIT_ENABLED": os.environ.get("CREDIT_SELF_RATELIMIT_ENABLED", "1") == "1",
-        "RATELIMIT_STORAGE_URI": os.environ.get(
-            "CREDIT_SELF_RATELIMIT_STORAGE", ratelimit.DEFAULT_STORAGE_URI
-        ),
+        "RATELIMIT_STORAGE_URI": os.environ.get("CREDIT_SELF_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": "20 per minute;200 per day",
         "ACTIVATE_RATE_LIMIT": "10 per minute;60 per day",
+        "VERIFY_RATE_LIMIT": os.environ.get("CREDIT_SELF_VERIFY_RATE_LIMIT", "60 per minute"),
+        # Certificate token secrets, newest first (rotation); SECRET_KEY when none.
+        "CERTIFICATE_SECRETS": _list("CREDIT_SELF_CERTIFICATE_SECRETS") or None,
         "MIN_PASSWORD_LENGTH": 10,
         "LANGUAGES": ["en", "zh_CN"],
         "BABEL_DEFAULT_LOCALE": "en",

@@ -1,196 +1,194 @@
-"""Database access: one sqlite-utils Database per request, and write transactions.
+"""Database access: one SQLAlchemy Core engine per app, on SQLite or PostgreSQL.
 
-Views never build SQL; they call the data modules of their capability, which take a
-`Database` argument so they can be used from the CLI and tests without Flask.
+`DATABASE_URL` picks the engine: `sqlite:///instance/credit_self.db` (the embedded
+default) or `postgresql+psycopg://user@host/db` (deployments). Views never build SQL;
+they call their capability's data module, which takes a `Connection` so the CLI and the
+tests use it without Flask. SQL is written once, as `text()` with named parameters, in
+the subset both engines speak; the few engine-specific statements are chosen with
+`is_postgresql(conn)` inside the data modules.
+
+Transactions: every request gets one pooled connection (`get_db()`); reads run in the
+transaction SQLAlchemy begins on first use. A unit of work that writes runs in
+`write_transaction(conn)`: all or nothing, committed before the request answers. On
+SQLite it starts with BEGIN IMMEDIATE, so two writers queue on `busy_timeout` instead of
+failing when one tries to upgrade a read lock; nested calls become savepoints.
 """
+from __future__ import annotations
+
 import contextlib
 import sqlite3
-import threading
-import time
-from collections import OrderedDict
-from typing import Iterator
+from pathlib import Path
+from typing import Any, Iterator
 
-import click
 from flask import Flask, current_app, g
-from flask.globals import _cv_app
-from sqlite_utils import Database
-from sqlite_utils.utils import dedupe_keys
+from sqlalchemy import Connection, Engine, TextClause, bindparam, create_engine, event, text
+from sqlalchemy.engine import make_url
 
-from .migrations import migrations as core_migrations
-
-# Capabilities that own tables keep their migrations in `<package>/schema.py` as a
-# Migrations set of their own, applied after the core set in this order.
-CAPABILITY_SCHEMAS = ("pilots", "corrections", "certificates", "transparency")
+# How long a writer waits for another's write lock (SQLite) before giving up.
+BUSY_TIMEOUT_SECONDS = 5.0
+# Set on a connection while `write_transaction` holds it.
+_WRITING = "credit_self.writing"
 
 
-# How long a writer waits for another's write lock before giving up.
-BUSY_TIMEOUT_MS = 5000
+def sqlite_url(path: str | Path) -> str:
+    return f"sqlite:///{Path(path)}"
 
 
-class AppDatabase(Database):
-    """sqlite-utils' Database, with plain reads.
-
-    sqlite-utils wraps every `query()` in SAVEPOINT ... RELEASE so that a statement
-    which turns out to return no rows can be rolled back; that is two more statements
-    (and a transaction) per read, about a third of the statements on a page. All of
-    this app's queries live in its data modules and read: a SELECT (or WITH) runs
-    plainly, anything else keeps sqlite-utils' guard. Rows are the same dicts, with
-    duplicate column names renamed the same way.
-    """
-
-    def query(self, sql: str, params=None):  # type: ignore[override]
-        first_word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else ""
-        if first_word not in ("SELECT", "WITH") or self._tracer:
-            return super().query(sql, params)
-        cursor = self.conn.execute(sql, params if params is not None else ())
-        keys = dedupe_keys(column[0] for column in cursor.description)
-        return (dict(zip(keys, row)) for row in cursor)
+def normalised_url(url: str) -> str:
+    """`postgresql://` means psycopg 3 here (SQLAlchemy's own default is psycopg2)."""
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
 
 
-def connect(path: str) -> Database:
-    """Open a database with the PRAGMAs every connection needs."""
-    db = AppDatabase(path)
-    # Wait for a busy writer instead of failing at once: gunicorn runs several workers.
-    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA synchronous = NORMAL")
-    return db
+def make_engine(url: str) -> Engine:
+    """An engine with the settings every connection needs."""
+    url = normalised_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    # pre_ping: a connection the server or a failover closed is replaced, not handed out.
+    return create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-# Opening a connection and setting its PRAGMAs costs more than the queries of a
-# typical page (measured: ~12% of /me), so each thread keeps its connections open
-# between requests. SQLite connections must stay on the thread that made them.
-_thread_connections = threading.local()
-_MAX_CONNECTIONS_PER_THREAD = 4
+def _sqlite_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+    # SQLAlchemy's documented recipe: sqlite3 must not issue BEGIN itself (it skips it
+    # for SELECT and DDL); the "begin" listener below does, for every transaction.
+    dbapi_connection.isolation_level = None
+    for pragma in ("foreign_keys = ON", "synchronous = NORMAL", "journal_mode = WAL"):
+        dbapi_connection.execute(f"PRAGMA {pragma}")
 
 
-def _cached_connection(path: str) -> Database:
-    cache: OrderedDict[str, Database] | None = getattr(_thread_connections, "cache", None)
-    if cache is None:
-        cache = _thread_connections.cache = OrderedDict()
-    db = cache.get(path)
-    if db is None:
-        db = cache[path] = connect(path)
-        while len(cache) > _MAX_CONNECTIONS_PER_THREAD:
-            cache.popitem(last=False)[1].close()
-    cache.move_to_end(path)
-    return db
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get(_WRITING) else "BEGIN")
 
 
-def get_db() -> Database:
-    """The request's database handle (this thread's open connection)."""
-    # The app context straight from its context variable: a page asks for the database
-    # a dozen times, and `g` and `current_app` are proxies looked up on each use.
-    context = _cv_app.get(None)
-    if context is None:
-        raise RuntimeError("get_db() needs an application context")
-    db = context.g.get("db")
-    if db is None:
-        db = context.g.db = _cached_connection(context.app.config["DATABASE"])
-    return db
-
-
-def close_db(_error: BaseException | None = None) -> None:
-    """End of request: never leave a transaction open on a kept connection."""
-    db = g.pop("db", None)
-    if db is not None and db.conn.in_transaction:
-        db.conn.execute("ROLLBACK")
-
-
-def forget_connections() -> None:
-    """Close this thread's kept connections (tests that delete database files)."""
-    cache = getattr(_thread_connections, "cache", None)
-    while cache:
-        cache.popitem()[1].close()
+def is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
 
 
 @contextlib.contextmanager
-def write_transaction(db: Database) -> Iterator[Database]:
-    """Run a unit of work that writes, all or nothing.
-
-    sqlite-utils' `atomic()` opens a deferred transaction. When two gunicorn workers
-    both read and then write inside one, SQLite cannot upgrade the second one's lock and
-    fails with SQLITE_BUSY at once, ignoring busy_timeout. Taking the write lock up front
-    (BEGIN IMMEDIATE) makes the second writer wait instead. Nested calls become
-    savepoints through `atomic()`.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
+def write_transaction(conn: Connection) -> Iterator[Connection]:
+    """Run a unit of work that writes, all or nothing; nested calls are savepoints."""
+    if conn.info.get(_WRITING):
+        with conn.begin_nested():
+            yield conn
         return
-    _begin_immediate(db.conn)
+    if conn.in_transaction():
+        # Only reads have happened on this connection: end that snapshot, so the write
+        # starts its own transaction (and takes the write lock first on SQLite).
+        conn.commit()
+    conn.info[_WRITING] = True
     try:
-        yield db
-    except BaseException:
-        db.conn.execute("ROLLBACK")
-        raise
-    else:
-        db.conn.execute("COMMIT")
-
-
-# First waits for the write lock, in seconds: doubling from 50 µs up to 2 ms.
-_FIRST_WAIT, _LONGEST_WAIT = 0.00005, 0.002
-
-
-def _begin_immediate(conn: sqlite3.Connection) -> None:
-    """Take the write lock, waiting as long as busy_timeout allows, in short steps.
-
-    SQLite's own busy handler sleeps 1 ms, then 2, 5, 10 ms... between tries, yet a
-    write transaction here holds the lock for about 0.1 ms: with two workers writing
-    (a certificate scan writes its scan-log and audit rows), every clash idled a worker
-    for a millisecond or more. Waiting in steps from 50 µs keeps both busy.
-    """
-    conn.execute("PRAGMA busy_timeout = 0")
-    try:
-        wait = _FIRST_WAIT
-        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-        while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as error:
-                # The extended code (e.g. SQLITE_BUSY_RECOVERY) in its low byte is BUSY.
-                busy = error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
-                if not busy or time.monotonic() >= deadline:
-                    raise
-            time.sleep(wait)
-            wait = min(wait * 2, _LONGEST_WAIT)
+        with conn.begin():
+            yield conn
     finally:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.info.pop(_WRITING, None)
 
 
-def migrate(db: Database) -> None:
-    """Bring the schema up to date (safe to run repeatedly)."""
-    import importlib
-
-    core_migrations.apply(db)
-    for capability in CAPABILITY_SCHEMAS:
-        try:
-            schema = importlib.import_module(f"credit_self.{capability}.schema")
-        except ModuleNotFoundError as missing:
-            if missing.name not in (f"credit_self.{capability}", f"credit_self.{capability}.schema"):
-                raise
-            continue
-        schema.migrations.apply(db)
+def in_write_transaction(conn: Connection) -> bool:
+    return bool(conn.info.get(_WRITING))
 
 
-def is_readable(db: Database) -> bool:
+# ------------------------------------------------------------------ small helpers
+# Data modules run their SQL through these: named parameters only, rows as plain dicts
+# (views add computed fields to them).
+
+
+def sql(statement: str | TextClause, *expanding: str) -> TextClause:
+    """`text(statement)`, with the named parameters that take a list (`IN :codes`)."""
+    clause = text(statement) if isinstance(statement, str) else statement
+    if expanding:
+        clause = clause.bindparams(*(bindparam(name, expanding=True) for name in expanding))
+    return clause
+
+
+def rows(conn: Connection, statement: str | TextClause, /, **params: Any) -> list[dict]:
+    return [dict(row) for row in conn.execute(sql(statement), params).mappings()]
+
+
+def first(conn: Connection, statement: str | TextClause, /, **params: Any) -> dict | None:
+    row = conn.execute(sql(statement), params).mappings().first()
+    return dict(row) if row is not None else None
+
+
+def scalar(conn: Connection, statement: str | TextClause, /, **params: Any) -> Any:
+    return conn.execute(sql(statement), params).scalar()
+
+
+def execute(conn: Connection, statement: str | TextClause, /, **params: Any):
+    """A write (or any statement whose rows are not wanted); returns the result, whose
+    `rowcount` tells how many rows an UPDATE or DELETE touched."""
+    return conn.execute(sql(statement), params)
+
+
+def execute_many(conn: Connection, statement: str | TextClause, records: list[dict]) -> None:
+    """One statement for many parameter sets (SQLAlchemy batches the INSERTs)."""
+    if records:
+        conn.execute(sql(statement), records)
+
+
+def insert(conn: Connection, table: str, record: dict, returning: str | None = None) -> Any:
+    """INSERT one row from a dict; the value of `returning` (e.g. the new id) if asked.
+
+    Table and column names come from the calling module, never from input.
+    """
+    columns = ", ".join(f'"{name}"' for name in record)
+    values = ", ".join(f":{name}" for name in record)
+    statement = f'INSERT INTO "{table}" ({columns}) VALUES ({values})'
+    if returning:
+        return scalar(conn, f'{statement} RETURNING "{returning}"', **record)
+    execute(conn, statement, **record)
+    return None
+
+
+def insert_many(conn: Connection, table: str, records: list[dict]) -> None:
+    """INSERT many rows that share the first row's columns."""
+    if records:
+        columns = list(records[0])
+        names = ", ".join(f'"{name}"' for name in columns)
+        values = ", ".join(f":{name}" for name in columns)
+        conn.execute(text(f'INSERT INTO "{table}" ({names}) VALUES ({values})'),
+                     [{name: record.get(name) for name in columns} for record in records])
+
+
+# ------------------------------------------------------------------ the app's engine
+
+
+def engine_for(app: Flask) -> Engine:
+    return app.extensions["credit_self.engine"]
+
+
+def get_db() -> Connection:
+    """The request's connection (checked out of the pool on first use)."""
+    if "db" not in g:
+        g.db = engine_for(current_app).connect()
+    return g.db
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    """End of request: the connection goes back to the pool, any open transaction rolled
+    back (a write that was acknowledged has been committed by then)."""
+    conn = g.pop("db", None)
+    if conn is not None:
+        conn.close()
+
+
+def is_readable(conn: Connection) -> bool:
     """True when the database answers a trivial query."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
-        db.execute("SELECT 1 FROM residents LIMIT 1").fetchall()
+        conn.execute(text("SELECT 1 FROM residents LIMIT 1")).fetchall()
         return True
-    except sqlite3.Error:
+    except SQLAlchemyError:
         return False
 
 
-@click.command("init-db")
-def init_db_command() -> None:
-    """Create or upgrade the schema of the configured database."""
-    migrate(get_db())
-    click.echo(f"Schema up to date in {current_app.config['DATABASE']}")
-
-
 def init_app(app: Flask) -> None:
-    """Wire the database module into the app: teardown, CLI, schema."""
+    """Create the app's engine and close each request's connection at its end."""
+    app.extensions["credit_self.engine"] = make_engine(app.config["DATABASE_URL"])
     app.teardown_appcontext(close_db)
-    app.cli.add_command(init_db_command)

@@ -1,15 +1,12 @@
 """The one place that knows about htmx-flask.
 
 Views ask `is_partial_request()` and call `render_page_or_partial()`; swapping the htmx
-integration later is a change to this file only.
+integration later is a change to this file (and extensions.py) only.
 """
 from flask import Flask, Response, render_template, request
-from htmx_flask import Htmx
 from htmx_flask import make_response as htmx_make_response
 
-from .sessions import served_without_session
-
-htmx = Htmx()
+from .extensions import htmx
 
 
 def init_app(app: Flask) -> None:
@@ -18,20 +15,14 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def vary_on_htmx(response: Response) -> Response:
         # One URL can answer with a fragment or a full page: caches must keep them apart.
-        # Pages served without a session (verifiers', static files) have no fragments.
-        if served_without_session():
-            return response
-        if "Vary" in response.headers:
-            response.vary.add("HX-Request")
-        else:  # the usual case, without parsing and rewriting a header set
-            response.headers.add("Vary", "HX-Request")
+        response.vary.add("HX-Request")
         return response
 
 
 def is_partial_request() -> bool:
     """True for an htmx swap request; boosted navigations and history restores
     get full pages."""
-    hx = getattr(request, "htmx", None)
+    hx = request.htmx
     return bool(hx) and not hx.boosted and not hx.history_restore_request
 
 

@@ -1,5 +1,14 @@
-"""Shared fixtures: an app on its own temporary database, with the real seed catalog
-and the demo personas, and a test client that checks every HTML page it fetches."""
+"""Shared fixtures: an app on its own database (SQLite, or PostgreSQL when
+CREDIT_SELF_TEST_DATABASE_URL names a server), with the real seed catalog and the demo
+personas, and a test client that checks every HTML page it fetches.
+
+`make test` runs the whole suite twice, once per engine (tests/run.py); a missing
+server is a failure, never a skip.
+"""
+from __future__ import annotations
+
+import itertools
+import os
 import re
 from datetime import date
 from pathlib import Path
@@ -8,13 +17,21 @@ import html5lib
 import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
+from sqlalchemy import Connection, create_engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
-from credit_self import create_app
+from credit_self import create_app, schema
 from credit_self.config import PROJECT_ROOT
-from credit_self.db import connect, migrate
-from credit_self.seeding import PERSONAS, create_personas, generate_population, load_catalog
+from credit_self.db import engine_for, in_write_transaction, make_engine, normalised_url, sqlite_url
+from credit_self.seeding import (ADMIN_ACCOUNTS, DEMO_PASSWORD, PERSONAS, create_personas,
+                                 generate_population, load_catalog)
 
 SEED_DIR = PROJECT_ROOT / "seed"
+# A PostgreSQL server's admin URL (its `postgres` database): each test gets a database
+# of its own, made from a seeded template.
+POSTGRESQL_URL = os.environ.get("CREDIT_SELF_TEST_DATABASE_URL")
+ON_POSTGRESQL = bool(POSTGRESQL_URL)
 
 
 def persona(name: str) -> dict:
@@ -72,10 +89,90 @@ class CheckedClient(FlaskClient):
         return response
 
 
-def make_test_app(db_path: Path, **overrides):
+# ------------------------------------------------------------------ databases
+
+_counter = itertools.count(1)
+
+
+def _admin(url: str) -> Connection:
+    """A connection to a server's admin database for CREATE/DROP DATABASE (not pooled:
+    closing it closes it)."""
+    engine = create_engine(normalised_url(url), poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    return engine.connect()
+
+
+def _database_url(admin_url: str, name: str) -> str:
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def seed_database(url: str) -> None:
+    """Schema, catalog, a small population (300 residents, seed 7) and the personas."""
+    engine = make_engine(url)
+    schema.upgrade(engine)
+    with engine.connect() as conn:
+        load_catalog(conn, SEED_DIR)
+        generate_population(conn, 300, seed=7, today=date.today())
+        create_personas(conn, date.today())
+    engine.dispose()
+
+
+class Databases:
+    """Copies of one seeded template: a file on SQLite, a database on PostgreSQL."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        if ON_POSTGRESQL:
+            self.template = f"cs_template_{os.getpid()}"
+            with _admin(POSTGRESQL_URL) as admin:
+                admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.template}"')
+                admin.exec_driver_sql(f'CREATE DATABASE "{self.template}" TEMPLATE template0 '
+                                      "ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'")
+            seed_database(_database_url(POSTGRESQL_URL, self.template))
+        else:
+            self.template = str(directory / "template.db")
+            seed_database(sqlite_url(self.template))
+
+    def new(self, name: str | None = None) -> str:
+        """A fresh seeded database; its URL."""
+        if ON_POSTGRESQL:
+            name = name or f"cs_test_{os.getpid()}_{next(_counter)}"
+            with _admin(POSTGRESQL_URL) as admin:
+                admin.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+            return _database_url(POSTGRESQL_URL, name)
+        path = self.directory / f"{name or next(_counter)}.db"
+        path.write_bytes(Path(self.template).read_bytes())
+        return sqlite_url(path)
+
+    def drop(self, url: str) -> None:
+        if ON_POSTGRESQL:
+            with _admin(POSTGRESQL_URL) as admin:
+                admin.exec_driver_sql(
+                    f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+    def close(self) -> None:
+        if ON_POSTGRESQL:
+            with _admin(POSTGRESQL_URL) as admin:
+                admin.exec_driver_sql(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    made = Databases(tmp_path_factory.mktemp("databases"))
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def database_url(databases) -> str:
+    url = databases.new()
+    yield url
+    databases.drop(url)
+
+
+def make_test_app(database_url: str, **overrides):
     config = {
         "TESTING": True,
-        "DATABASE": str(db_path),
+        "DATABASE_URL": database_url,
         "SECRET_KEY": "test-secret",
         "RATELIMIT_ENABLED": False,
         # CSRF is tested on its own (csrf_app); other tests post forms directly.
@@ -87,36 +184,19 @@ def make_test_app(db_path: Path, **overrides):
     return app
 
 
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory) -> Path:
-    """A seeded database built once per session; each test gets a copy."""
-    path = tmp_path_factory.mktemp("template") / "template.db"
-    db = connect(str(path))
-    migrate(db)
-    load_catalog(db, SEED_DIR)
-    generate_population(db, 300, seed=7, today=date.today())
-    create_personas(db, date.today())
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    return path
+@pytest.fixture
+def app(database_url):
+    made = make_test_app(database_url)
+    yield made
+    engine_for(made).dispose()
 
 
 @pytest.fixture
-def db_path(tmp_path, seeded_template) -> Path:
-    path = tmp_path / "app.db"
-    path.write_bytes(seeded_template.read_bytes())
-    return path
-
-
-@pytest.fixture
-def app(db_path):
-    return make_test_app(db_path)
-
-
-@pytest.fixture
-def csrf_app(db_path):
+def csrf_app(database_url):
     """The app with CSRF protection on, as in production."""
-    return make_test_app(db_path, WTF_CSRF_ENABLED=True)
+    made = make_test_app(database_url, WTF_CSRF_ENABLED=True)
+    yield made
+    engine_for(made).dispose()
 
 
 @pytest.fixture
@@ -124,9 +204,74 @@ def client(app) -> CheckedClient:
     return app.test_client()
 
 
+_QMARK = re.compile(r"'(?:[^']|'')*'|\?")
+
+
+class DatabaseForTests:
+    """The test's own connection to the app's database, in autocommit: what a test writes
+    is committed at once, so the app's next request sees it.
+
+    Data modules take it as their Connection. Tests' own SQL may use `?` placeholders
+    with a list of values (converted to named parameters), and `query()` returns dicts.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.connection = self.engine.connect()
+
+    def __getattr__(self, name):
+        return getattr(self.connection, name)
+
+    def _statement(self, statement, params):
+        if not isinstance(statement, str):
+            return statement, params
+        names: list[str] = []
+
+        def named(match: re.Match) -> str:
+            if match.group(0) != "?":
+                return match.group(0)
+            names.append(f"p{len(names)}")
+            return f":{names[-1]}"
+
+        sql = _QMARK.sub(named, statement)
+        if isinstance(params, (list, tuple)):
+            params = dict(zip(names, params))
+        return text(sql), params or {}
+
+    def execute(self, statement, params=None):
+        statement, params = self._statement(statement, params)
+        result = self.connection.execute(statement, params or {})
+        if in_write_transaction(self.connection):
+            return result
+        if result.returns_rows:
+            frozen = result.freeze()
+            self.connection.commit()
+            return frozen()
+        self.connection.commit()
+        return result
+
+    def query(self, statement, params=None) -> list[dict]:
+        return [dict(row) for row in self.execute(statement, params).mappings()]
+
+    def scalar(self, statement, params=None):
+        return self.execute(statement, params).scalar()
+
+    def table_names(self) -> list[str]:
+        names = inspect(self.connection).get_table_names()
+        self.connection.commit()
+        return names
+
+    def count(self, table: str) -> int:
+        return self.scalar(f'SELECT count(*) FROM "{table}"')
+
+    def close(self) -> None:
+        self.connection.close()
+        self.engine.dispose()
+
+
 @pytest.fixture
-def db(app):
-    database = connect(app.config["DATABASE"])
+def db(database_url):
+    database = DatabaseForTests(database_url)
     yield database
     database.close()
 
@@ -151,15 +296,9 @@ def auth(client) -> AuthActions:
     return AuthActions(client)
 
 
-STAFF = {  # demo staff accounts from credit_self.seeding.ADMIN_ACCOUNTS
-    "pilot_admin": "demo-pilot-admin",
-    "reviewer": "demo-reviewer",
-    "superadmin": "demo-superadmin",
-}
+STAFF = {admin["role"]: admin["login"] for admin in ADMIN_ACCOUNTS}
 
 
 def staff_login(client: FlaskClient, role: str):
     """Sign in as the demo staff account of this role."""
-    from credit_self.seeding import DEMO_PASSWORD
-
     return client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})

@@ -1,11 +1,11 @@
 """Staff accounts data layer: create and look up administrator accounts."""
 import re
 
-from sqlite_utils import Database
+from sqlalchemy import Connection
 from werkzeug.security import generate_password_hash
 
 from .. import audit
-from ..db import write_transaction
+from ..db import execute, first, insert, is_postgresql, rows, scalar, write_transaction
 
 STAFF_ROLES = ("pilot_admin", "reviewer", "superadmin")
 USERNAME_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{2,39}$")
@@ -23,7 +23,7 @@ class StaffAccountError(ValueError):
 
 
 def create_staff_account(
-    db: Database,
+    db: Connection,
     username: str,
     password: str,
     role: str,
@@ -46,14 +46,15 @@ def create_staff_account(
     if role == "pilot_admin":
         if not pilot_code:
             raise StaffAccountError("a pilot_admin needs --pilot CODE", "pilot_missing")
-        if not db.execute("SELECT 1 FROM pilots WHERE code = ?", [pilot_code]).fetchone():
+        if scalar(db, "SELECT 1 FROM pilots WHERE code = :code", code=pilot_code) is None:
             raise StaffAccountError(f"no pilot with code {pilot_code!r}", "pilot_unknown")
     elif pilot_code:
         raise StaffAccountError("only a pilot_admin has a pilot", "pilot_not_allowed")
     with write_transaction(db):
-        if db.execute("SELECT 1 FROM accounts WHERE login = ?", [username]).fetchone():
+        if scalar(db, "SELECT 1 FROM accounts WHERE login = :login", login=username) is not None:
             raise StaffAccountError(f"an account named {username!r} already exists", "username_taken")
-        account_id = db.table("accounts").insert(
+        account_id = insert(
+            db, "accounts",
             {
                 "login": username,
                 "id_number": None,
@@ -62,8 +63,9 @@ def create_staff_account(
                 "pilot_code": pilot_code,
                 "display_name": display_name or username,
                 "activated_at": at,
-            }
-        ).last_pk
+            },
+            returning="id",
+        )
         audit.record(
             db, created_by, "staff_account_created", None,
             {"username": username, "role": role, "pilot_code": pilot_code},
@@ -76,44 +78,31 @@ def create_staff_account(
 # and new values): the append-only audit log is the account's history.
 
 
-def list_staff(db: Database) -> list[dict]:
-    return list(
-        db.query(
-            "SELECT id, login, role, pilot_code, display_name, activated_at, disabled_at "
-            "FROM accounts WHERE role != 'resident' ORDER BY role, login"
-        )
-    )
+def list_staff(db: Connection) -> list[dict]:
+    return rows(db, "SELECT id, login, role, pilot_code, display_name, activated_at, disabled_at "
+                    "FROM accounts WHERE role != 'resident' ORDER BY role, login")
 
 
-def get_staff(db: Database, account_id: int) -> dict | None:
-    rows = list(
-        db.query(
-            "SELECT id, login, role, pilot_code, display_name, activated_at, disabled_at "
-            "FROM accounts WHERE id = ? AND role != 'resident'",
-            [account_id],
-        )
-    )
-    return rows[0] if rows else None
+def get_staff(db: Connection, account_id: int) -> dict | None:
+    return first(db, "SELECT id, login, role, pilot_code, display_name, activated_at, disabled_at "
+                     "FROM accounts WHERE id = :id AND role != 'resident'", id=account_id)
 
 
-def account_history(db: Database, login: str) -> list[dict]:
-    return list(
-        db.query(
-            "SELECT seq, at, actor, action, detail FROM audit_log "
-            "WHERE action LIKE 'staff_account_%' AND json_extract(detail, '$.username') = ? "
-            "ORDER BY seq DESC",
-            [login],
-        )
-    )
+def account_history(db: Connection, login: str) -> list[dict]:
+    # The audit detail is JSON text on both engines; each reads a key its own way.
+    username = ("(detail::jsonb ->> 'username')" if is_postgresql(db)
+                else "json_extract(detail, '$.username')")
+    return rows(db, "SELECT seq, at, actor, action, detail FROM audit_log "
+                    f"WHERE action LIKE 'staff_account_%' AND {username} = :login "
+                    "ORDER BY seq DESC", login=login)
 
 
-def _active_superadmins(db: Database) -> int:
-    return db.execute(
-        "SELECT count(*) FROM accounts WHERE role = 'superadmin' AND disabled_at IS NULL"
-    ).fetchone()[0]
+def _active_superadmins(db: Connection) -> int:
+    return scalar(db, "SELECT count(*) FROM accounts WHERE role = 'superadmin' "
+                      "AND disabled_at IS NULL")
 
 
-def _is_last_superadmin(db: Database, account: dict) -> bool:
+def _is_last_superadmin(db: Connection, account: dict) -> bool:
     return (
         account["role"] == "superadmin"
         and account["disabled_at"] is None
@@ -122,7 +111,7 @@ def _is_last_superadmin(db: Database, account: dict) -> bool:
 
 
 def change_role(
-    db: Database, account_id: int, role: str, pilot_code: str | None, actor_id: int, actor: str, at: str
+    db: Connection, account_id: int, role: str, pilot_code: str | None, actor_id: int, actor: str, at: str
 ) -> None:
     """Give a staff account another role (and pilot, for a pilot_admin)."""
     if role not in STAFF_ROLES:
@@ -130,7 +119,7 @@ def change_role(
     if role == "pilot_admin":
         if not pilot_code:
             raise StaffAccountError("a pilot_admin needs a pilot", "pilot_missing")
-        if not db.execute("SELECT 1 FROM pilots WHERE code = ?", [pilot_code]).fetchone():
+        if scalar(db, "SELECT 1 FROM pilots WHERE code = :code", code=pilot_code) is None:
             raise StaffAccountError(f"no pilot with code {pilot_code!r}", "pilot_unknown")
     else:
         pilot_code = None
@@ -144,9 +133,8 @@ def change_role(
             raise StaffAccountError("the last superadmin must stay a superadmin", "last_superadmin")
         if account["role"] == role and account["pilot_code"] == pilot_code:
             return
-        db.execute(
-            "UPDATE accounts SET role = ?, pilot_code = ? WHERE id = ?", [role, pilot_code, account_id]
-        )
+        execute(db, "UPDATE accounts SET role = :role, pilot_code = :pilot WHERE id = :id",
+                role=role, pilot=pilot_code, id=account_id)
         audit.record(
             db, actor, "staff_account_role_changed", None,
             {"username": account["login"], "old_role": account["role"], "new_role": role,
@@ -154,7 +142,7 @@ def change_role(
         )
 
 
-def set_disabled(db: Database, account_id: int, disabled: bool, actor_id: int, actor: str, at: str) -> None:
+def set_disabled(db: Connection, account_id: int, disabled: bool, actor_id: int, actor: str, at: str) -> None:
     """Disable (signs the account out and refuses sign-in) or enable a staff account."""
     with write_transaction(db):
         account = get_staff(db, account_id)
@@ -167,18 +155,20 @@ def set_disabled(db: Database, account_id: int, disabled: bool, actor_id: int, a
                 raise StaffAccountError("the last superadmin cannot be disabled", "last_superadmin")
             if account["disabled_at"] is not None:
                 return
-            db.execute("UPDATE accounts SET disabled_at = ? WHERE id = ?", [at, account_id])
+            execute(db, "UPDATE accounts SET disabled_at = :at WHERE id = :id", at=at, id=account_id)
+            # Signed out everywhere at once (the session check also reads disabled_at).
+            execute(db, "DELETE FROM account_sessions WHERE account_id = :id", id=account_id)
             audit.record(db, actor, "staff_account_disabled", None, {"username": account["login"]})
         else:
             if account["disabled_at"] is None:
                 return
-            db.execute("UPDATE accounts SET disabled_at = NULL WHERE id = ?", [account_id])
+            execute(db, "UPDATE accounts SET disabled_at = NULL WHERE id = :id", id=account_id)
             audit.record(
                 db, actor, "staff_account_enabled", None,
                 {"username": account["login"], "was_disabled_at": account["disabled_at"]},
             )
 
 
-def pilot_choices(db: Database) -> list[dict]:
+def pilot_choices(db: Connection) -> list[dict]:
     """Pilots a pilot administrator can be given, for the account forms."""
-    return list(db.query("SELECT code, name_en, name_zh FROM pilots ORDER BY code"))
+    return rows(db, "SELECT code, name_en, name_zh FROM pilots ORDER BY code")

@@ -1,4 +1,4 @@
-"""The admin console home: the tools a staff member's role gives them."""
+"""The admin console home and staff accounts."""
 import click
 from flask import (
     Blueprint,
@@ -13,20 +13,19 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
-from flask_login import current_user, logout_user
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 
-from .. import clock
+from .. import clock, registry
 from ..auth.roles import staff_required
-from ..db import connect, get_db
-from ..i18n import lazy_gettext as _l
-from ..request_globals import signed_in_user
-from ..sessions import served_without_session
-from . import staff, tools
+from ..db import engine_for, get_db
+from ..formatters import localized
+from . import forms, staff
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ACCOUNT_ROLES = ("superadmin",)  # who manages staff accounts
-tools.register(
+registry.add_admin_tool(
     "admin.accounts", _l("Staff accounts"),
     _l("Create administrator accounts, change their role, disable or enable them."),
     roles=ACCOUNT_ROLES,
@@ -46,108 +45,99 @@ ACCOUNT_ERRORS = {
     "not_found": ("role", _l("There is no such staff account")),
     "invalid": ("role", _l("The change could not be made")),
 }
-ROLE_NAMES = {
-    "pilot_admin": _l("Pilot administrator"),
-    "reviewer": _l("Correction reviewer"),
-    "superadmin": _l("Superadmin"),
-}
 
 
 @bp.get("")
 @staff_required()
 def home() -> str:
-    return render_template("admin/home.html", tools=tools.tools_for(current_user.role))
+    return render_template("admin/home.html", tools=registry.admin_tools_for(current_user.role),
+                           role_names=forms.ROLES)
 
 
-def _pilots() -> list[dict]:
-    return staff.pilot_choices(get_db())
+def _pilots() -> list[tuple[str, str]]:
+    return [(row["code"], localized(row, "name")) for row in staff.pilot_choices(get_db())]
 
 
 @bp.get("/accounts")
 @staff_required(*ACCOUNT_ROLES)
 def accounts() -> str:
-    return render_template(
-        "admin/accounts.html", accounts=staff.list_staff(get_db()), role_names=ROLE_NAMES
-    )
+    return render_template("admin/accounts.html", accounts=staff.list_staff(get_db()),
+                           role_names=forms.ROLES)
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
 @staff_required(*ACCOUNT_ROLES)
 def account_new() -> Response | str:
-    errors: dict[str, str] = {}
-    values = {name: request.form.get(name, "").strip() for name in ("username", "display_name", "role", "pilot_code")}
-    if request.method == "POST":
-        password = request.form.get("password", "")
+    form = forms.NewStaffForm(pilots=_pilots())
+    if form.is_submitted():
         try:
             account_id = staff.create_staff_account(
-                get_db(), values["username"], password, values["role"], values["display_name"],
-                values["pilot_code"] or None if values["role"] == "pilot_admin" else None,
+                get_db(), form.username.data or "", form.password.data or "", form.role.data or "",
+                form.display_name.data or "",
+                (form.pilot_code.data or None) if form.role.data == "pilot_admin" else None,
                 current_user.audit_name, clock.iso_now(),
             )
         except staff.StaffAccountError as problem:
             field, message = ACCOUNT_ERRORS.get(problem.code, ACCOUNT_ERRORS["invalid"])
-            errors[field] = str(message)
+            form.add_error(field, message)
         else:
             flash(_l("Account created."), "success")
             return redirect(url_for(".account_detail", account_id=account_id), code=303)
-    return render_template(
-        "admin/account_new.html", values=values, errors=errors, pilots=_pilots(), role_names=ROLE_NAMES
-    )
+    return render_template("admin/account_new.html", form=form)
 
 
-def _render_account(account: dict, errors: dict[str, str]) -> str:
+def _render_account(account: dict, form: forms.RoleForm | None = None,
+                    status_error: str | None = None) -> str:
+    role_form = form or forms.RoleForm(formdata=None, pilots=_pilots(), role=account["role"],
+                                       pilot_code=account["pilot_code"] or "")
     return render_template(
         "admin/account.html",
         account=account,
         history=staff.account_history(get_db(), account["login"]),
-        errors=errors,
-        pilots=_pilots(),
-        role_names=ROLE_NAMES,
+        form=role_form,
+        status_error=status_error,
+        role_names=forms.ROLES,
     )
+
+
+def _staff_or_404(account_id: int) -> dict:
+    account = staff.get_staff(get_db(), account_id)
+    if account is None:
+        abort(404)
+    return account
 
 
 @bp.get("/accounts/<int:account_id>")
 @staff_required(*ACCOUNT_ROLES)
 def account_detail(account_id: int) -> str:
-    account = staff.get_staff(get_db(), account_id)
-    if account is None:
-        abort(404)
-    return _render_account(account, {})
+    return _render_account(_staff_or_404(account_id))
 
 
 @bp.post("/accounts/<int:account_id>/role")
 @staff_required(*ACCOUNT_ROLES)
 def account_role(account_id: int) -> Response | str:
-    return _account_change(account_id, "role")
+    account = _staff_or_404(account_id)
+    form = forms.RoleForm(pilots=_pilots())
+    try:
+        staff.change_role(get_db(), account_id, form.role.data or "", form.pilot_code.data or None,
+                          current_user.id, current_user.audit_name, clock.iso_now())
+    except staff.StaffAccountError as problem:
+        form.add_error("role", ACCOUNT_ERRORS.get(problem.code, ACCOUNT_ERRORS["invalid"])[1])
+        return _render_account(account, form=form)
+    flash(_l("Account updated."), "success")
+    return redirect(url_for(".account_detail", account_id=account_id), code=303)
 
 
 @bp.post("/accounts/<int:account_id>/status")
 @staff_required(*ACCOUNT_ROLES)
 def account_status(account_id: int) -> Response | str:
-    return _account_change(account_id, "status")
-
-
-def _account_change(account_id: int, what: str) -> Response | str:
-    db = get_db()
-    account = staff.get_staff(db, account_id)
-    if account is None:
-        abort(404)
+    account = _staff_or_404(account_id)
     try:
-        if what == "role":
-            role = request.form.get("role", "")
-            staff.change_role(
-                db, account_id, role, request.form.get("pilot_code") or None,
-                current_user.id, current_user.audit_name, clock.iso_now(),
-            )
-        else:
-            staff.set_disabled(
-                db, account_id, request.form.get("disable") == "yes",
-                current_user.id, current_user.audit_name, clock.iso_now(),
-            )
+        staff.set_disabled(get_db(), account_id, request.form.get("disable") == "yes",
+                           current_user.id, current_user.audit_name, clock.iso_now())
     except staff.StaffAccountError as problem:
-        field, message = ACCOUNT_ERRORS.get(problem.code, ACCOUNT_ERRORS["invalid"])
-        field = "role" if what == "role" else "status"
-        return _render_account(account, {field: str(message)})
+        return _render_account(account, status_error=str(
+            ACCOUNT_ERRORS.get(problem.code, ACCOUNT_ERRORS["invalid"])[1]))
     flash(_l("Account updated."), "success")
     return redirect(url_for(".account_detail", account_id=account_id), code=303)
 
@@ -161,26 +151,17 @@ def _account_change(account_id: int, what: str) -> Response | str:
 @click.password_option(help="At least 10 characters; prompted for when omitted.")
 def create_admin_command(username, role, pilot_code, display_name, password) -> None:
     """Create a staff account (pilot_admin, reviewer or superadmin)."""
-    db = connect(current_app.config["DATABASE"])
-    try:
-        staff.create_staff_account(
-            db, username, password, role, display_name, pilot_code, "system:cli", clock.iso_now()
-        )
-    except staff.StaffAccountError as problem:
-        raise click.ClickException(str(problem))
-    finally:
-        db.close()
+    with engine_for(current_app).connect() as db:
+        try:
+            staff.create_staff_account(
+                db, username, password, role, display_name, pilot_code, "system:cli",
+                clock.iso_now())
+        except staff.StaffAccountError as problem:
+            raise click.ClickException(str(problem))
     click.echo(f"Created {role} account {username!r}")
 
 
 def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
     app.cli.add_command(create_admin_command)
-
-    @app.before_request
-    def end_disabled_sessions() -> None:
-        """An account disabled while signed in loses its session at its next request."""
-        if served_without_session():  # nobody is signed in there
-            return
-        user = signed_in_user()
-        if user.is_authenticated and not user.is_active:
-            logout_user()
+    app.jinja_env.globals["account_statuses"] = forms.ACCOUNT_STATUSES

@@ -1,16 +1,25 @@
-"""Accounts data layer: residents' register look-ups, activation, sign-in throttling.
+"""Accounts data layer: register look-ups, activation, sign-in throttling and sessions.
 
-No Flask here: every function takes the Database, so the CLI and tests use it directly.
+No Flask here: every function takes the Connection, so the CLI and tests use it directly.
+
+Sessions live on the server (`account_sessions`): the cookie carries a random token, the
+table only its SHA-256. Every signed-in request reads its session and account in one
+query, so signing out, a password change or disabling an account ends a session on
+every server at its next request.
 """
-from dataclasses import dataclass, fields
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_login import UserMixin
-from sqlite_utils import Database
+from sqlalchemy import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import audit
-from ..db import write_transaction
+from ..db import execute, first, insert, scalar, write_transaction
 
 RESIDENT = "resident"
 STAFF_ROLES = ("pilot_admin", "reviewer", "superadmin")
@@ -18,6 +27,8 @@ STAFF_ROLES = ("pilot_admin", "reviewer", "superadmin")
 # Checked when no account matches, so an unknown ID costs the same time as a wrong
 # password and response times do not reveal which IDs have accounts.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+_ACCOUNT_COLUMNS = "a.id, a.login, a.id_number, a.role, a.pilot_code, a.display_name, a.disabled_at"
 
 
 @dataclass
@@ -29,6 +40,11 @@ class Account(UserMixin):
     pilot_code: str | None
     display_name: str | None
     disabled_at: str | None
+    # The token of the session this account was loaded for (what the cookie holds).
+    session_token: str | None = None
+
+    def get_id(self) -> str | None:  # flask-login: what the session cookie stores
+        return self.session_token
 
     @property
     def is_active(self) -> bool:  # flask-login: disabled accounts cannot sign in
@@ -44,65 +60,92 @@ class Account(UserMixin):
         return f"{self.role}:{self.login}"
 
 
-# An Account's fields, in order: the columns get_account reads.
-_ACCOUNT_COLUMNS = ", ".join(field.name for field in fields(Account))
+def _account(row: dict, session_token: str | None = None) -> Account:
+    return Account(row["id"], row["login"], row["id_number"], row["role"], row["pilot_code"],
+                   row["display_name"], row["disabled_at"], session_token)
 
 
-def _account(row: dict) -> Account:
-    return Account(
-        id=row["id"],
-        login=row["login"],
-        id_number=row["id_number"],
-        role=row["role"],
-        pilot_code=row["pilot_code"],
-        display_name=row["display_name"],
-        disabled_at=row["disabled_at"],
+def get_account(conn: Connection, account_id: int) -> Account | None:
+    row = first(conn, f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = :id", id=account_id)
+    return _account(row) if row else None
+
+
+def find_resident(conn: Connection, id_number: str) -> dict | None:
+    return first(conn, "SELECT * FROM residents WHERE id_number = :id_number", id_number=id_number)
+
+
+def has_account(conn: Connection, id_number: str) -> bool:
+    return scalar(conn, "SELECT 1 FROM accounts WHERE id_number = :id OR login = :id",
+                  id=id_number) is not None
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(conn: Connection, account: Account, at: str) -> Account:
+    """A new server-side session for the account; the returned Account carries its token."""
+    token = secrets.token_urlsafe(32)
+    with write_transaction(conn):
+        insert(conn, "account_sessions", {"id": _token_hash(token), "account_id": account.id,
+                                          "created_at": at, "last_seen_at": at})
+    account.session_token = token
+    return account
+
+
+def account_for_session(conn: Connection, token: str) -> Account | None:
+    """The account a session token belongs to; None once the session has ended or the
+    account is disabled."""
+    row = first(
+        conn,
+        f"SELECT {_ACCOUNT_COLUMNS} FROM account_sessions s JOIN accounts a ON a.id = s.account_id "
+        "WHERE s.id = :id AND a.disabled_at IS NULL",
+        id=_token_hash(token),
     )
+    return _account(row, token) if row else None
 
 
-def get_account(db: Database, account_id: int) -> Account | None:
-    # Read on every signed-in request: only the columns an Account holds (not the
-    # password hash), straight into the dataclass.
-    row = db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE id = ?", [account_id]).fetchone()
-    return Account(*row) if row else None
+def end_session(conn: Connection, token: str) -> None:
+    with write_transaction(conn):
+        execute(conn, "DELETE FROM account_sessions WHERE id = :id", id=_token_hash(token))
 
 
-def find_resident(db: Database, id_number: str) -> dict | None:
-    rows = list(db.query("SELECT * FROM residents WHERE id_number = ?", [id_number]))
-    return rows[0] if rows else None
+def end_all_sessions(conn: Connection, account_id: int) -> int:
+    """End every session of the account, on every device; how many there were."""
+    with write_transaction(conn):
+        return execute(conn, "DELETE FROM account_sessions WHERE account_id = :id",
+                       id=account_id).rowcount
 
 
-def has_account(db: Database, id_number: str) -> bool:
-    return bool(
-        db.execute(
-            "SELECT 1 FROM accounts WHERE id_number = ? OR login = ?",
-            [id_number, id_number],
-        ).fetchone()
-    )
+# ------------------------------------------------------------------ activation
 
 
 class AlreadyActivated(Exception):
     """Another request activated this ID first."""
 
 
-def activate(db: Database, id_number: str, password: str, at: str) -> Account:
+def activate(conn: Connection, id_number: str, password: str, at: str) -> Account:
     """Create the resident's account; audited in the same transaction."""
-    with write_transaction(db):
-        if has_account(db, id_number):
+    with write_transaction(conn):
+        if has_account(conn, id_number):
             raise AlreadyActivated(id_number)
-        account_id = db.table("accounts").insert(
-            {
-                "login": id_number,
-                "id_number": id_number,
-                "password_hash": generate_password_hash(password),
-                "role": RESIDENT,
-                "activated_at": at,
-            }
-        ).last_pk
-        audit.record(db, f"resident:{id_number}", "account_activated", id_number)
-    account = get_account(db, account_id)
+        account_id = insert(conn, "accounts", {
+            "login": id_number,
+            "id_number": id_number,
+            "password_hash": generate_password_hash(password),
+            "role": RESIDENT,
+            "activated_at": at,
+        }, returning="id")
+        audit.record(conn, f"resident:{id_number}", "account_activated", id_number)
+    account = get_account(conn, account_id)
     assert account is not None
     return account
+
+
+# ------------------------------------------------------------------ signing in
 
 
 @dataclass
@@ -111,76 +154,82 @@ class SignInResult:
     locked_until: datetime | None = None
 
 
-def _locked_until(db: Database, login: str, now: datetime) -> datetime | None:
-    row = db.execute(
-        "SELECT locked_until FROM login_throttle WHERE login = ?", [login]
-    ).fetchone()
-    if row and row[0]:
-        until = datetime.fromisoformat(row[0])
-        if until > now:
-            return until
-    return None
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
 
 
-def sign_in(
-    db: Database,
-    login: str,
-    password: str,
-    now: datetime,
-    max_failures: int,
-    lock_minutes: int,
-    staff: bool = False,
-) -> SignInResult:
-    """Check a login and password, counting failures per login typed.
+def _reserve_attempt(conn: Connection, login: str, now: datetime, max_failures: int,
+                     lock_minutes: int) -> datetime | None:
+    """Count this attempt before its password is checked, in one transaction: None when
+    it may go ahead, else when the lock ends.
+
+    The count and the lock are read and written by one conditional UPDATE, so however
+    many attempts arrive at once, at most `max_failures` passwords are checked per lock
+    window on either engine. The attempt that reaches the limit sets the lock; a lock
+    that has run out starts a fresh count. A right password then clears the count.
+    """
+    with write_transaction(conn):
+        execute(conn, "INSERT INTO login_throttle (login, failures) VALUES (:login, 0) "
+                      "ON CONFLICT (login) DO NOTHING", login=login)
+        execute(conn, "UPDATE login_throttle SET failures = 0, locked_until = NULL "
+                      "WHERE login = :login AND locked_until <= :now", login=login, now=_iso(now))
+        counted = scalar(
+            conn,
+            "UPDATE login_throttle SET failures = failures + 1, last_failure_at = :now, "
+            "locked_until = CASE WHEN failures + 1 >= :most THEN :lock_until END "
+            "WHERE login = :login AND locked_until IS NULL RETURNING failures",
+            login=login, now=_iso(now), most=max_failures,
+            lock_until=_iso(now + timedelta(minutes=lock_minutes)),
+        )
+        if counted is not None:
+            return None
+        until = scalar(conn, "SELECT locked_until FROM login_throttle WHERE login = :login",
+                       login=login)
+        audit.record(conn, "anonymous", "sign_in_refused_locked", None, {"login": login})
+    return datetime.fromisoformat(until)
+
+
+def sign_in(conn: Connection, login: str, password: str, now: datetime, max_failures: int,
+            lock_minutes: int, staff: bool = False) -> SignInResult:
+    """Check a login and password, counting failures per login typed (whether or not an
+    account exists, so a lockout never reveals which IDs have accounts).
 
     Residents sign in on the resident page and staff on the staff page; the right
-    password at the wrong door counts as a failure.
-
-    Returns the account on success; `locked_until` when the login is locked (before or
-    because of this attempt); neither on a plain wrong ID or password.
+    password at the wrong door counts as a failure. Returns the account on success;
+    `locked_until` when the login is locked (before or because of this attempt).
     """
-    locked = _locked_until(db, login, now)
-    if locked:
-        audit.record(db, "anonymous", "sign_in_refused_locked", None, {"login": login})
+    locked = _reserve_attempt(conn, login, now, max_failures, lock_minutes)
+    if locked is not None:
         return SignInResult(locked_until=locked)
-    rows = list(db.query("SELECT * FROM accounts WHERE login = ?", [login]))
-    row = rows[0] if rows else None
-    password_ok = check_password_hash(
-        row["password_hash"] if row else _DUMMY_HASH, password
-    )
+    row = first(conn, "SELECT * FROM accounts WHERE login = :login", login=login)
+    password_ok = check_password_hash(row["password_hash"] if row else _DUMMY_HASH, password)
     right_door = row is not None and (row["role"] != RESIDENT) == staff
     if row and password_ok and right_door and row["disabled_at"] is None:
         account = _account(row)
-        with write_transaction(db):
-            db.execute("DELETE FROM login_throttle WHERE login = ?", [login])
-            audit.record(db, account.audit_name, "signed_in", account.id_number)
+        with write_transaction(conn):
+            execute(conn, "DELETE FROM login_throttle WHERE login = :login", login=login)
+            audit.record(conn, account.audit_name, "signed_in", account.id_number)
         return SignInResult(account=account)
+    with write_transaction(conn):
+        state = first(conn, "SELECT failures, locked_until FROM login_throttle WHERE login = :login",
+                      login=login)
+        failures = state["failures"] if state else 1
+        locked_until = state["locked_until"] if state else None
+        audit.record(conn, "anonymous", "sign_in_failed", row["id_number"] if row else None,
+                     {"login": login, "failures": failures, "locked": bool(locked_until)})
+    return SignInResult(locked_until=datetime.fromisoformat(locked_until) if locked_until else None)
 
-    with write_transaction(db):
-        previous = db.execute(
-            "SELECT failures, locked_until FROM login_throttle WHERE login = ?", [login]
-        ).fetchone()
-        # A lock that has run out starts a fresh count.
-        failures = 1 if (previous is None or previous[1]) else previous[0] + 1
-        locked_until = (
-            now + timedelta(minutes=lock_minutes) if failures >= max_failures else None
-        )
-        db.table("login_throttle").upsert(
-            {
-                "login": login,
-                "failures": failures,
-                "locked_until": locked_until.isoformat(timespec="seconds")
-                if locked_until
-                else None,
-                "last_failure_at": now.isoformat(timespec="seconds"),
-            },
-            pk="login",
-        )
-        audit.record(
-            db,
-            "anonymous",
-            "sign_in_failed",
-            row["id_number"] if row else None,
-            {"login": login, "failures": failures, "locked": bool(locked_until)},
-        )
-    return SignInResult(locked_until=locked_until)
+
+def check_password(conn: Connection, account_id: int, password: str) -> bool:
+    stored = scalar(conn, "SELECT password_hash FROM accounts WHERE id = :id", id=account_id)
+    return check_password_hash(stored or _DUMMY_HASH, password) and stored is not None
+
+
+def change_password(conn: Connection, account: Account, password: str) -> None:
+    """Set a new password and end every session of the account (the caller starts a new
+    one for the browser that made the change)."""
+    with write_transaction(conn):
+        execute(conn, "UPDATE accounts SET password_hash = :hash WHERE id = :id",
+                id=account.id, hash=generate_password_hash(password))
+        execute(conn, "DELETE FROM account_sessions WHERE account_id = :id", id=account.id)
+        audit.record(conn, account.audit_name, "password_changed", account.id_number)

@@ -1,11 +1,10 @@
-"""Role checks for views."""
+"""Who may see a page: decorators for residents' and staff pages, and the refusal that
+answers every attempt to open someone else's record."""
 from functools import wraps
 from typing import Any, Callable, NoReturn
 
-from flask import abort
+from flask import abort, redirect, request, url_for
 from flask_login import current_user, login_required
-
-from ..request_globals import signed_in_user
 
 
 def resident_required(view: Callable) -> Callable:
@@ -14,7 +13,7 @@ def resident_required(view: Callable) -> Callable:
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
-        if not signed_in_user().is_resident:
+        if not current_user.is_resident:
             abort(403)
         return view(*args, **kwargs)
 
@@ -24,13 +23,14 @@ def resident_required(view: Callable) -> Callable:
 def staff_required(*roles: str) -> Callable:
     """Signed in as staff with one of `roles` (any staff role when none are given).
 
-    Residents and other staff get 403; anonymous visitors are sent to sign in.
+    Anonymous visitors are sent to the staff sign-in; residents and other staff get 403.
     """
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
-        @login_required
         def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return redirect(url_for("auth.staff_login", next=request.full_path.rstrip("?")))
             if current_user.is_resident or (roles and current_user.role not in roles):
                 abort(403)
             return view(*args, **kwargs)

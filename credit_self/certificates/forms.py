@@ -1,43 +1,38 @@
-"""Validation of the issue form (GOV.UK pattern: one message per field, same words in
-the error summary and beside the field)."""
-from dataclasses import dataclass, field
+"""The issue form, and the words for what a certificate is for and its status."""
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from wtforms import StringField
+from wtforms.validators import Length
 
-
-from ..i18n import lazy_gettext as _l
+from ..forms import Choices, Form, RadioField, collapse_spaces
+from ..registry import Tag
 from . import store
 
 AUDIENCE_MAX = 80
 
-PURPOSE_LABELS = {
-    "rental": _l("Renting a home"),
-    "employment": _l("A job"),
-    "other": _l("Something else"),
+PURPOSES = Choices((
+    ("rental", _l("Renting a home")),
+    ("employment", _l("A job")),
+    ("other", _l("Something else")),
+))
+STATUSES = {
+    store.VALID: Tag(_l("Valid"), "green"),
+    store.EXPIRED: Tag(_l("Expired"), "grey"),
+    store.REVOKED: Tag(_l("Revoked"), "red"),
 }
 
 
-@dataclass
-class IssueForm:
-    purpose: str = ""
-    audience: str = ""
-    days: str = str(store.DEFAULT_VALIDITY_DAYS)
-    errors: dict = field(default_factory=dict)
+class IssueForm(Form):
+    purpose = RadioField(_l("What is it for?"), choices=list(PURPOSES),
+                         message=_l("Select what the certificate is for"))
+    audience = StringField(_l("Who is it for? (optional)"), filters=[collapse_spaces], validators=[
+        Length(max=AUDIENCE_MAX, message=_l("Who it is for must be %(max)d characters or fewer",
+                                            max=AUDIENCE_MAX))])
+    days = RadioField(_l("How long should it last?"), coerce=int,
+                      default=store.DEFAULT_VALIDITY_DAYS,
+                      message=_l("Select how long the certificate lasts"))
 
-    @classmethod
-    def from_request(cls, form) -> "IssueForm":
-        return cls(
-            purpose=(form.get("purpose") or "").strip(),
-            audience=" ".join((form.get("audience") or "").split()),
-            days=(form.get("days") or "").strip(),
-        )
-
-    def validate(self) -> bool:
-        self.errors = {}
-        if self.purpose not in store.PURPOSES:
-            self.errors["purpose"] = _l("Select what the certificate is for")
-        if len(self.audience) > AUDIENCE_MAX:
-            self.errors["audience"] = _l(
-                "Who it is for must be %(max)d characters or fewer", max=AUDIENCE_MAX
-            )
-        if self.days not in {str(d) for d in store.VALIDITY_DAYS}:
-            self.errors["days"] = _l("Select how long the certificate lasts")
-        return not self.errors
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.days.choices = [(days, ngettext("%(num)d day", "%(num)d days", days))
+                             for days in store.VALIDITY_DAYS]

@@ -6,9 +6,10 @@ Standard Time dates as ISO text, which is what list entry dates mean.
 import secrets
 from datetime import datetime, timedelta
 
-from sqlite_utils import Database
+from sqlalchemy import Connection
 
-from . import scan_log
+from .. import audit
+from ..db import execute, first, insert, rows, scalar, write_transaction
 
 PURPOSES = ("rental", "employment", "other")
 VALIDITY_DAYS = (1, 3, 7)
@@ -37,10 +38,9 @@ _ANY_RESTRICTION = """EXISTS (
 _RESTRICTED_SQL = "SELECT " + _ANY_RESTRICTION.format(holder=":id_number")
 
 
-def has_restrictions(db: Database, id_number: str, today: str) -> bool:
+def has_restrictions(conn: Connection, id_number: str, today: str) -> bool:
     """True while any active blacklist entry with a sanction applies to the resident."""
-    row = db.execute(_RESTRICTED_SQL, {"id_number": id_number, "today": today}).fetchone()
-    return bool(row[0])
+    return bool(scalar(conn, _RESTRICTED_SQL, id_number=id_number, today=today))
 
 
 def new_id() -> str:
@@ -48,7 +48,7 @@ def new_id() -> str:
 
 
 def create(
-    db: Database,
+    conn: Connection,
     id_number: str,
     purpose: str,
     audience: str | None,
@@ -65,51 +65,41 @@ def create(
         "expires_at": (issued_at + timedelta(days=days)).isoformat(timespec="seconds"),
         "revoked_at": None,
     }
-    db.table("certificates").insert(row)
+    insert(conn, "certificates", row)
     return row
 
 
-def certificates_for(db: Database, id_number: str) -> list[dict]:
+def certificates_for(conn: Connection, id_number: str) -> list[dict]:
     """The resident's certificates, newest first, with how often each was scanned."""
-    scan_log.fold_all(db)
-    return list(
-        db.query(
-            """SELECT c.*, (SELECT COUNT(*) FROM certificate_scans s
-                            WHERE s.certificate_id = c.id) AS scan_count
-               FROM certificates c WHERE c.id_number = ?
-               ORDER BY c.issued_at DESC, c.id""",
-            [id_number],
-        )
+    return rows(
+        conn,
+        """SELECT c.*, (SELECT COUNT(*) FROM certificate_scans s
+                        WHERE s.certificate_id = c.id) AS scan_count
+           FROM certificates c WHERE c.id_number = :id_number
+           ORDER BY c.issued_at DESC, c.id""",
+        id_number=id_number,
     )
 
 
-def certificate_for(db: Database, id_number: str, certificate_id: str) -> dict | None:
+def certificate_for(conn: Connection, id_number: str, certificate_id: str) -> dict | None:
     """One certificate, only if it is this resident's."""
-    rows = list(
-        db.query(
-            "SELECT * FROM certificates WHERE id = ? AND id_number = ?",
-            [certificate_id, id_number],
-        )
-    )
-    return rows[0] if rows else None
+    return first(conn, "SELECT * FROM certificates WHERE id = :id AND id_number = :id_number",
+                 id=certificate_id, id_number=id_number)
 
 
-def owner_of(db: Database, certificate_id: str) -> str | None:
+def owner_of(conn: Connection, certificate_id: str) -> str | None:
     """Whose certificate this is, for auditing a refused attempt to reach it."""
-    row = db.execute(
-        "SELECT id_number FROM certificates WHERE id = ?", [certificate_id]
-    ).fetchone()
-    return row[0] if row else None
+    return scalar(conn, "SELECT id_number FROM certificates WHERE id = :id", id=certificate_id)
 
 
-def revoke(db: Database, id_number: str, certificate_id: str, at: str) -> bool:
+def revoke(conn: Connection, id_number: str, certificate_id: str, at: str) -> bool:
     """Revoke once (the first revocation time is kept); True if it was revoked now."""
-    cursor = db.execute(
-        """UPDATE certificates SET revoked_at = ?
-           WHERE id = ? AND id_number = ? AND revoked_at IS NULL""",
-        [at, certificate_id, id_number],
-    )
-    return cursor.rowcount == 1
+    return execute(
+        conn,
+        """UPDATE certificates SET revoked_at = :at
+           WHERE id = :id AND id_number = :id_number AND revoked_at IS NULL""",
+        at=at, id=certificate_id, id_number=id_number,
+    ).rowcount == 1
 
 
 _FOR_VERIFICATION_SQL = f"""
@@ -120,12 +110,37 @@ WHERE c.id = :certificate_id
 """
 
 
-def for_verification(db: Database, certificate_id: str, today: str) -> dict | None:
+def for_verification(conn: Connection, certificate_id: str, today: str) -> dict | None:
     """What a scan needs, read in one statement: the certificate, the holder's
     registered name and whether any restriction applies to the holder today."""
-    rows = list(db.query(_FOR_VERIFICATION_SQL, {"certificate_id": certificate_id,
-                                                 "today": today}))
-    return rows[0] if rows else None
+    return first(conn, _FOR_VERIFICATION_SQL, certificate_id=certificate_id, today=today)
+
+
+# ------------------------------------------------------------------ the scan log
+SCANS_SHOWN = 50
+
+
+def log_scan(conn: Connection, certificate_id: str, id_number: str, at: str, outcome: str,
+             browser_family: str) -> None:
+    """Log one scan of a genuine token naming a known certificate, in the scan's own
+    request. A verification reads the holder's restrictions, so it is also an audited
+    read of their record (shown in their "Who looked"), in the same transaction."""
+    with write_transaction(conn):
+        insert(conn, "certificate_scans", {"certificate_id": certificate_id, "at": at,
+                                           "verdict": outcome, "browser_family": browser_family})
+        audit.record(conn, "anonymous", "certificate_verified", id_number,
+                     {"certificate_id": certificate_id, "outcome": outcome})
+
+
+def scan_history(conn: Connection, certificate_id: str) -> tuple[list[dict], int]:
+    """The latest scans, newest first (a much-scanned certificate would otherwise make
+    an endless page; the data export has every row), and how many there are in all."""
+    total = scalar(conn, "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = :id",
+                   id=certificate_id)
+    latest = rows(conn, """SELECT at, verdict, browser_family FROM certificate_scans
+                           WHERE certificate_id = :id ORDER BY at DESC, id DESC LIMIT :limit""",
+                  id=certificate_id, limit=SCANS_SHOWN)
+    return latest, total
 
 
 def status(certificate: dict, now: datetime) -> str:

@@ -8,13 +8,12 @@ the age check, so a phone's clock never decides anything.
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from functools import cached_property, lru_cache
+from datetime import datetime
 
-from itsdangerous import BadData, SignatureExpired, Signer, URLSafeTimedSerializer
-from sqlite_utils import Database
+from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_decode, base64_encode
+from sqlalchemy import Connection
 
-from ..signing import KeyOnceTimestampSigner
 from . import store
 
 SALT = "credit-self.certificate.v1"
@@ -34,46 +33,21 @@ VERDICT_NOT_VALID = "not_valid"
 VERDICT_UNAVAILABLE = "unavailable"
 
 
-class ServerClockSigner(KeyOnceTimestampSigner):
-    """Signs and checks ages on the server's clock: the `now` it is given."""
-
-    def __init__(self, *args, now: datetime, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._timestamp = int(now.timestamp())
-
-    def get_timestamp(self) -> int:
-        return self._timestamp
-
-
-class _SignerOnceSerializer(URLSafeTimedSerializer):
-    """Makes its signer once: itsdangerous makes a new one for every dumps and loads,
-    and a serializer here is shared by every scan within the same second."""
-
-    def make_signer(self, salt: str | bytes | None = None) -> Signer:
-        if salt is None or salt == self.salt:
-            return self._signer
-        return super().make_signer(salt)
-
-    @cached_property
-    def _signer(self) -> Signer:
-        return super().make_signer()
-
-
 def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
     """A serializer on the server's clock. `secret_keys` is newest first (the setting's
     order); itsdangerous wants newest last: it signs with the last and tries them all."""
-    return _serializer_at(tuple(secret_keys), int(now.timestamp()))
+    timestamp = int(now.timestamp())
 
+    class ServerClockSigner(TimestampSigner):
+        """Signs and checks ages on the server's clock (itsdangerous documents
+        get_timestamp as the method to override for that)."""
 
-@lru_cache(maxsize=8)
-def _serializer_at(secret_keys: tuple[str, ...], timestamp: int) -> URLSafeTimedSerializer:
-    # Tokens carry whole seconds, so one serializer serves every scan in a second.
-    return _SignerOnceSerializer(
-        list(reversed(secret_keys)),
-        salt=SALT,
-        signer=ServerClockSigner,
-        signer_kwargs={"digest_method": hashlib.sha256,
-                       "now": datetime.fromtimestamp(timestamp, timezone.utc)},
+        def get_timestamp(self) -> int:
+            return timestamp
+
+    return URLSafeTimedSerializer(
+        list(reversed(secret_keys)), salt=SALT, signer=ServerClockSigner,
+        signer_kwargs={"digest_method": hashlib.sha256},
     )
 
 
@@ -82,26 +56,19 @@ def make_token(secret_keys: list[str], certificate_id: str, kind: str, now: date
 
 
 _TOKEN_SHAPE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
-_BASE64URL_DIGITS = {c: i for i, c in enumerate(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")}
-# A part of length 4n+2 ends in a character carrying 2 data bits and 4 spare ones,
-# 4n+3 in one carrying 4 data bits and 2 spare; 4n+1 is never base64.
-_SPARE_BITS = {0: 0, 2: 0b1111, 3: 0b11}
 
 
 def _canonical(token: str) -> bool:
     """Three base64url parts, each exactly as we would write it. Base64 leaves spare bits
-    in a last character, so without this some one-character edits would still verify;
-    a compressed payload (leading ".") is never one of ours. (The same answer as decoding
-    each part and encoding it again, without doing either.)"""
+    in a part's last character, so without this some one-character edits would still
+    verify; a compressed payload (leading ".") is never one of ours."""
     shape = _TOKEN_SHAPE.fullmatch(token)
     if shape is None:
         return False
-    for part in shape.groups():
-        spare = _SPARE_BITS.get(len(part) % 4)
-        if spare is None or _BASE64URL_DIGITS[part[-1]] & spare:
-            return False
-    return True
+    try:
+        return all(base64_encode(base64_decode(part)).decode() == part for part in shape.groups())
+    except BadData:
+        return False
 
 
 def _payload_ok(payload: object) -> bool:
@@ -127,8 +94,9 @@ class Outcome:
 NOT_GENUINE = Outcome(VERDICT_NOT_VALID, store.NOT_GENUINE)
 
 
-def verify(db: Database, token: str, secret_keys: list[str], now: datetime, today: str) -> Outcome:
-    """Decide a scan. Raises sqlite3.Error when the database cannot be read (the caller
+def verify(conn: Connection, token: str, secret_keys: list[str], now: datetime,
+           today: str) -> Outcome:
+    """Decide a scan. Raises SQLAlchemyError when the database cannot be read (the caller
     answers "cannot confirm"); never returns valid without reading the database."""
     if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return NOT_GENUINE
@@ -152,7 +120,7 @@ def verify(db: Database, token: str, secret_keys: list[str], now: datetime, toda
         return NOT_GENUINE
     if not _payload_ok(payload) or signed_at is None:
         return NOT_GENUINE
-    certificate = store.for_verification(db, payload["c"], today)
+    certificate = store.for_verification(conn, payload["c"], today)
     if certificate is None:
         return NOT_GENUINE
     if certificate["revoked_at"]:

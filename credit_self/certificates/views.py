@@ -4,12 +4,7 @@ Residents: /certificates (issue, list, revoke), /certificates/<id> (QR that refr
 /certificates/<id>/print. Verifiers, without an account: /v/<token> (page) and
 /api/v1/verify/<token> (JSON), rate limited per client address.
 """
-import json
-import os
-import sqlite3
-import time
 from datetime import datetime
-from functools import lru_cache
 
 import qrcode
 import qrcode.image.svg
@@ -17,9 +12,7 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    abort,
     current_app,
-    g,
     jsonify,
     make_response,
     redirect,
@@ -27,35 +20,27 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_limiter.util import get_remote_address
-from limits import RateLimitItem, parse_many
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
-from .. import audit, clock, limiter, navigation
+from .. import audit, clock, registry
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
+from ..errors import render_error
+from ..extensions import limiter
 from ..htmx import is_partial_request
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
 from ..identity import mask_id, mask_name
 from ..records import entries, rules
 from ..sessions import serve_without_session
-from . import openapi, scan_log, store, tokens
-from .forms import PURPOSE_LABELS, IssueForm
+from . import forms, openapi, store, tokens
 
 bp = Blueprint("certificates", __name__)
-navigation.register("certificates.index", N_("Certificates"), order=50)
+registry.add_resident_page("certificates.index", _l("Certificates"), order=50)
 
 
 # ---------------------------------------------------------------------------- settings
-
-
-def _env_list(name: str) -> list[str] | None:
-    raw = os.environ.get(name)
-    if not raw:
-        return None
-    return [part.strip() for part in raw.split(",") if part.strip()] or None
 
 
 def secret_keys() -> list[str]:
@@ -66,8 +51,9 @@ def secret_keys() -> list[str]:
     return list(configured) if configured else [current_app.config["SECRET_KEY"]]
 
 
-def _verify_rate_limit() -> str:
-    return current_app.config["VERIFY_RATE_LIMIT"]
+# One limit per client address for the page and the API together.
+verify_limit = limiter.shared_limit(lambda: current_app.config["VERIFY_RATE_LIMIT"],
+                                    scope="certificate-verify")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -121,24 +107,17 @@ def _restriction_summary(id_number: str):
     )
 
 
-def _index_page(form: IssueForm, status: int = 200):
+def _index_page(form: forms.IssueForm):
     db = get_db()
-    summary = _restriction_summary(current_user.id_number)
     now = clock.now()
     certificates = store.certificates_for(db, current_user.id_number)
     for certificate in certificates:
         certificate["status"] = store.status(certificate, now)
-    return (
-        render_template(
-            "certificates/index.html",
-            form=form,
-            errors=form.errors,
-            summary=summary,
-            certificates=certificates,
-            purposes=PURPOSE_LABELS,
-            validity_days=store.VALIDITY_DAYS,
-        ),
-        status,
+    return render_template(
+        "certificates/index.html",
+        form=form,
+        summary=_restriction_summary(current_user.id_number),
+        certificates=certificates,
     )
 
 
@@ -148,13 +127,13 @@ def _index_page(form: IssueForm, status: int = 200):
 @bp.get("/certificates")
 @resident_required
 def index():
-    return _index_page(IssueForm())
+    return _index_page(forms.IssueForm(formdata=None))
 
 
 @bp.post("/certificates")
 @resident_required
 def issue():
-    form = IssueForm.from_request(request.form)
+    form = forms.IssueForm()
     if not form.validate():
         return _index_page(form)
     db = get_db()
@@ -165,18 +144,18 @@ def issue():
         certificate = store.create(
             db,
             current_user.id_number,
-            form.purpose,
-            form.audience,
+            form.purpose.data,
+            form.audience.data,
             clock.now().replace(microsecond=0),
-            int(form.days),
+            form.days.data,
         )
         audit.record(
             db,
             current_user.audit_name,
             "certificate_issued",
             current_user.id_number,
-            {"certificate_id": certificate["id"], "purpose": form.purpose,
-             "days": int(form.days), "audience": form.audience or None},
+            {"certificate_id": certificate["id"], "purpose": form.purpose.data,
+             "days": form.days.data, "audience": form.audience.data or None},
         )
     return redirect(url_for("certificates.show", certificate_id=certificate["id"]), code=303)
 
@@ -187,12 +166,11 @@ def show(certificate_id: str):
     certificate = _own_certificate_or_404(certificate_id)
     certificate["status"] = store.status(certificate, clock.now())
     db = get_db()
-    scans, scan_total = scan_log.history(db, certificate_id)
+    scans, scan_total = store.scan_history(db, certificate_id)
     return render_template(
         "certificates/show.html",
         scans=scans,
         scan_total=scan_total,
-        purposes=PURPOSE_LABELS,
         resident=entries.register_record(db, current_user.id_number),
         refresh_seconds=tokens.SCREEN_REFRESH,
         **_qr_context(certificate, tokens.SCREEN),
@@ -221,7 +199,6 @@ def print_version(certificate_id: str):
     certificate["status"] = store.status(certificate, clock.now())
     return render_template(
         "certificates/print.html",
-        purposes=PURPOSE_LABELS,
         resident=entries.register_record(get_db(), current_user.id_number),
         **_qr_context(certificate, tokens.PRINT),
     )
@@ -245,8 +222,7 @@ def revoke(certificate_id: str):
         certificate = store.certificate_for(db, current_user.id_number, certificate_id)
         certificate["status"] = store.status(certificate, clock.now())
         return render_template(
-            "certificates/_row.html", certificate=certificate, purposes=PURPOSE_LABELS,
-            just_revoked=True,
+            "certificates/_row.html", certificate=certificate, just_revoked=True,
         )
     return redirect(url_for("certificates.index"), code=303)
 
@@ -255,24 +231,19 @@ def revoke(certificate_id: str):
 
 
 def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
-    """Verify a token and log the scan; `unavailable` when the database fails."""
+    """Verify a token and log the scan in this request; `unavailable` when the database
+    cannot be read or written (never shown as valid)."""
     now = clock.now()
     try:
         db = get_db()
         outcome = tokens.verify(db, token, secret_keys(), now, clock.today().isoformat())
         # Only a genuine token naming a known certificate has a holder to log for.
         if outcome.certificate is not None:
-            scan_log.record(
-                db,
-                current_app.config["DATABASE"],
-                outcome.certificate["id"],
-                outcome.certificate["id_number"],
-                now.isoformat(timespec="seconds"),
-                outcome.reason,
-                tokens.browser_family(request.headers.get("User-Agent")),
-            )
-    except sqlite3.Error:
-        current_app.logger.exception("certificate verification could not read the database")
+            store.log_scan(db, outcome.certificate["id"], outcome.certificate["id_number"],
+                           now.isoformat(timespec="seconds"), outcome.reason,
+                           tokens.browser_family(request.headers.get("User-Agent")))
+    except SQLAlchemyError:
+        current_app.logger.exception("certificate verification could not use the database")
         return tokens.Outcome(tokens.VERDICT_UNAVAILABLE, "unavailable"), now
     return outcome, now
 
@@ -291,60 +262,10 @@ def _holder(outcome: tokens.Outcome) -> dict | None:
     }
 
 
-VERIFY_LIMIT_SCOPE = "certificate-verify"
-
-
-@lru_cache(maxsize=8)
-def _parsed_limits(text: str) -> tuple[RateLimitItem, ...]:
-    return tuple(parse_many(text))
-
-
-def _count_verification() -> None:
-    """Count this verification against the client address's limit; 429 when over.
-
-    The limit is Flask-Limiter's (its strategy and storage, from the RATELIMIT_*
-    settings), checked directly: its route decorator also resolves, filters and reports
-    limits on every request, which was a quarter of a verification's work (measured).
-    The response reports the limit nearest to running out, as Flask-Limiter's headers do.
-    """
-    if not limiter.enabled:
-        return
-    key = (current_app.config.get("RATELIMIT_KEY_PREFIX", ""), VERIFY_LIMIT_SCOPE,
-           get_remote_address())
-    nearest = None
-    breached = False
-    for limit in _parsed_limits(_verify_rate_limit()):
-        if not limiter.limiter.hit(limit, *key):
-            breached = True
-        window = limiter.limiter.get_window_stats(limit, *key)
-        if nearest is None or window.remaining < nearest[1].remaining:
-            nearest = (limit, window)
-    if nearest is not None:
-        g.verify_limit = nearest
-    if breached:
-        abort(429)
-
-
-@bp.after_request
-def rate_limit_headers(response: Response) -> Response:
-    """X-RateLimit-* on every verification answer, Retry-After when refused."""
-    counted = g.get("verify_limit")
-    if counted is None:
-        return response
-    limit, window = counted
-    if current_app.config.get("RATELIMIT_HEADERS_ENABLED"):
-        response.headers["X-RateLimit-Limit"] = str(limit.amount)
-        response.headers["X-RateLimit-Remaining"] = str(window.remaining)
-        response.headers["X-RateLimit-Reset"] = str(int(window.reset_time))
-    if response.status_code == 429:
-        response.headers["Retry-After"] = str(max(1, int(window.reset_time - time.time()) + 1))
-    return response
-
-
 @bp.get("/v/", defaults={"token": ""})
 @bp.get("/v/<path:token>")
+@verify_limit
 def verify_page(token: str):
-    _count_verification()
     outcome, now = _decide(token)
     status = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
     return (
@@ -353,7 +274,6 @@ def verify_page(token: str):
             verdict=outcome.verdict,
             holder=_holder(outcome),
             checked_at=now,
-            purposes=PURPOSE_LABELS,
         ),
         status,
     )
@@ -361,8 +281,8 @@ def verify_page(token: str):
 
 @bp.get("/api/v1/verify/", defaults={"token": ""})
 @bp.get("/api/v1/verify/<path:token>")
+@verify_limit
 def verify_api(token: str):
-    _count_verification()
     outcome, now = _decide(token)
     body: dict = {"verdict": outcome.verdict, "checked_at": now.isoformat(timespec="seconds")}
     holder = _holder(outcome)
@@ -373,14 +293,9 @@ def verify_api(token: str):
             audience=holder["audience"],
             expires_at=holder["expires_at"],
         )
-    return Response(_VERDICT_JSON.encode(body) + "\n",
-                    status=503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200,
-                    mimetype="application/json")
-
-
-# The bytes jsonify writes outside debug mode (sorted keys, compact, ASCII), from one
-# encoder: jsonify builds a new one for every answer (2% of a verification, measured).
-_VERDICT_JSON = json.JSONEncoder(ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+    response = jsonify(body)
+    response.status_code = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
+    return response
 
 
 @bp.get("/api/v1/openapi.json")
@@ -396,8 +311,6 @@ def too_many(_error):
              "Wait a minute, then try again."}
         )
     else:
-        from .. import render_error
-
         response = make_response(render_error(
             429, _l("Too many checks from this connection. Wait a minute, then scan the code again.")
         ))
@@ -406,13 +319,10 @@ def too_many(_error):
 
 
 def init_app(app: Flask) -> None:
-    """Register this capability's blueprints, CLI commands and template helpers."""
-    app.config.setdefault("CERTIFICATE_SECRETS", _env_list("CREDIT_SELF_CERTIFICATE_SECRETS"))
-    app.config.setdefault(
-        "VERIFY_RATE_LIMIT", os.environ.get("CREDIT_SELF_VERIFY_RATE_LIMIT", "60 per minute")
-    )
-    app.config.setdefault("PUBLIC_BASE_URL", os.environ.get("CREDIT_SELF_PUBLIC_BASE_URL"))
+    """Register this capability's blueprint and what its templates use."""
     app.register_blueprint(bp)
+    app.jinja_env.globals.update(certificate_purposes=forms.PURPOSES,
+                                 certificate_statuses=forms.STATUSES)
     # Verification is anonymous: the verifier's pages and API never read the session, so
     # a scan from a phone that is signed in here is not tied to its account, and every
     # verifier sees the same page.

@@ -1,15 +1,17 @@
 """Corrections data layer: working-day deadlines, filing, the review flow, the inbox.
 
-No Flask here: every function takes the Database (and the time where it matters), so the
-CLI, the seed and the tests use it directly. Every write runs in `write_transaction`.
+No Flask here: every function takes the Connection (and the time where it matters), so
+the CLI, the seed and the tests use it directly. Every write runs in `write_transaction`.
 """
+from __future__ import annotations
+
 import json
 from datetime import date, datetime, timedelta
 
-from sqlite_utils import Database
+from sqlalchemy import Connection
 
 from .. import audit
-from ..db import write_transaction
+from ..db import execute, first, insert, rows, scalar, sql, write_transaction
 from ..records import entries as records_entries
 from ..records import rules
 
@@ -37,9 +39,9 @@ class AlreadyDecided(CorrectionError):
 
 
 # ---------------------------------------------------------------- working days
-def calendar(db: Database) -> dict[str, str]:
+def calendar(conn: Connection) -> dict[str, str]:
     """The official calendar: day (ISO) -> 'holiday' or 'workday'."""
-    return {row["day"]: row["kind"] for row in db.query("SELECT day, kind FROM holidays")}
+    return {row["day"]: row["kind"] for row in rows(conn, "SELECT day, kind FROM holidays")}
 
 
 def is_working_day(day: date, days: dict[str, str]) -> bool:
@@ -68,67 +70,55 @@ def reference_for(correction_id: int, filed_at: str) -> str:
     return f"C-{filed_at[:4]}-{correction_id:06d}"
 
 
-def open_for_entry(db: Database, entry_id: int) -> dict | None:
-    rows = list(db.query(
-        f"SELECT * FROM corrections WHERE entry_id = ? AND status IN ({_open_marks()}) "
-        "ORDER BY id DESC LIMIT 1",
-        [entry_id, *OPEN_STATUSES],
-    ))
-    return rows[0] if rows else None
+_OPEN = sql("SELECT * FROM corrections WHERE entry_id = :entry_id AND status IN :open "
+            "ORDER BY id DESC LIMIT 1", "open")
 
 
-def _open_marks() -> str:
-    return ",".join("?" for _ in OPEN_STATUSES)
+def open_for_entry(conn: Connection, entry_id: int) -> dict | None:
+    return first(conn, _OPEN, entry_id=entry_id, open=list(OPEN_STATUSES))
 
 
-def open_by_entry(db: Database, id_number: str) -> dict[int, dict]:
+def open_by_entry(conn: Connection, id_number: str) -> dict[int, dict]:
     """The resident's open corrections keyed by entry id (for the 'Under dispute' tag)."""
-    return {
-        row["entry_id"]: row
-        for row in db.query(
-            f"SELECT * FROM corrections WHERE id_number = ? AND status IN ({_open_marks()})",
-            [id_number, *OPEN_STATUSES],
-        )
-    }
+    found = rows(conn, sql("SELECT * FROM corrections WHERE id_number = :id_number "
+                           "AND status IN :open", "open"),
+                 id_number=id_number, open=list(OPEN_STATUSES))
+    return {row["entry_id"]: row for row in found}
 
 
-def corrections_for(db: Database, id_number: str) -> list[dict]:
+def corrections_for(conn: Connection, id_number: str) -> list[dict]:
     """Every correction the resident filed, newest first, with entry and timeline."""
-    rows = list(db.query(
+    found = rows(
+        conn,
         """SELECT c.*, e.list_code, e.document_no, l.name_en AS list_name_en,
                   l.name_zh AS list_name_zh
            FROM corrections c JOIN entries e ON e.id = c.entry_id
            JOIN lists l ON l.code = e.list_code
-           WHERE c.id_number = ? ORDER BY c.filed_at DESC, c.id DESC""",
-        [id_number],
-    ))
-    return _attach_events(db, rows)
+           WHERE c.id_number = :id_number ORDER BY c.filed_at DESC, c.id DESC""",
+        id_number=id_number,
+    )
+    return _attach_events(conn, found)
 
 
-def _attach_events(db: Database, rows: list[dict]) -> list[dict]:
-    ids = [row["id"] for row in rows]
-    by_id: dict[int, list[dict]] = {i: [] for i in ids}
-    if ids:
-        marks = ",".join("?" for _ in ids)
-        for event in db.query(
-            f"SELECT * FROM correction_events WHERE correction_id IN ({marks}) ORDER BY id",
-            ids,
-        ):
+def _attach_events(conn: Connection, found: list[dict]) -> list[dict]:
+    by_id: dict[int, list[dict]] = {row["id"]: [] for row in found}
+    if by_id:
+        for event in rows(conn, sql("SELECT * FROM correction_events WHERE correction_id IN :ids "
+                                    "ORDER BY id", "ids"), ids=list(by_id)):
             by_id[event["correction_id"]].append(event)
-    for row in rows:
+    for row in found:
         row["events"] = by_id[row["id"]]
-    return rows
+    return found
 
 
-def correction_for(db: Database, id_number: str, correction_id: int) -> dict | None:
+def correction_for(conn: Connection, id_number: str, correction_id: int) -> dict | None:
     """One correction, only if this resident filed it."""
-    rows = [c for c in corrections_for(db, id_number) if c["id"] == correction_id]
-    return rows[0] if rows else None
+    found = [c for c in corrections_for(conn, id_number) if c["id"] == correction_id]
+    return found[0] if found else None
 
 
-def correction_owner(db: Database, correction_id: int) -> str | None:
-    row = db.execute("SELECT id_number FROM corrections WHERE id = ?", [correction_id]).fetchone()
-    return row[0] if row else None
+def correction_owner(conn: Connection, correction_id: int) -> str | None:
+    return scalar(conn, "SELECT id_number FROM corrections WHERE id = :id", id=correction_id)
 
 
 def is_overdue(correction: dict, today: date) -> bool:
@@ -148,23 +138,23 @@ def can_restore(entry: dict, today: date) -> bool:
 
 
 def file_correction(
-    db: Database, id_number: str, entry_id: int, kind: str, category: str | None,
+    conn: Connection, id_number: str, entry_id: int, kind: str, category: str | None,
     statement: str, evidence: str, commitment: bool, now: datetime, today: date, actor: str,
 ) -> dict:
     """File an objection or repair application; the entry is under dispute at once."""
-    with write_transaction(db):
-        entry = records_entries.entry_for(db, id_number, entry_id)
+    with write_transaction(conn):
+        entry = records_entries.entry_for(conn, id_number, entry_id)
         if entry is None:
             raise CorrectionError("entry not found")
-        if open_for_entry(db, entry_id) is not None:
+        if open_for_entry(conn, entry_id) is not None:
             raise CorrectionError("already open")
         if kind == RESTORATION and not can_restore(entry, today):
             raise CorrectionError("repair not yet possible")
-        days = calendar(db)
+        days = calendar(conn)
         limit = RESTORATION_DAYS if kind == RESTORATION else DECISION_DAYS
         at = now.isoformat(timespec="seconds")
         row = {
-            "reference": "pending",
+            "reference": f"pending-{entry_id}-{at}",
             "id_number": id_number,
             "entry_id": entry_id,
             "kind": kind,
@@ -178,142 +168,153 @@ def file_correction(
             "forward_by": add_working_days(today, FORWARD_WITHIN_DAYS, days).isoformat(),
             "updated_at": at,
         }
-        correction_id = db.table("corrections").insert(row).last_pk
+        correction_id = insert(conn, "corrections", row, returning="id")
         reference = reference_for(correction_id, at)
-        db.execute("UPDATE corrections SET reference = ? WHERE id = ?", [reference, correction_id])
-        db.execute("DELETE FROM correction_drafts WHERE id_number = ?", [id_number])
-        _event(db, correction_id, at, actor, "submitted", None)
-        _message(db, id_number, at, "correction_status", correction_id, entry_id,
+        execute(conn, "UPDATE corrections SET reference = :reference WHERE id = :id",
+                reference=reference, id=correction_id)
+        execute(conn, "DELETE FROM correction_drafts WHERE id_number = :id_number",
+                id_number=id_number)
+        _event(conn, correction_id, at, actor, "submitted", None)
+        _message(conn, id_number, at, "correction_status", correction_id, entry_id,
                  {"reference": reference, "status": "submitted"})
-        audit.record(db, actor, "correction_filed", id_number,
+        audit.record(conn, actor, "correction_filed", id_number,
                      {"correction": reference, "entry_id": entry_id, "kind": kind})
     row.update(id=correction_id, reference=reference)
     return row
 
 
-def _event(db: Database, correction_id: int, at: str, actor: str, event: str, note: str | None) -> None:
-    db.table("correction_events").insert(
-        {"correction_id": correction_id, "at": at, "actor": actor, "event": event, "note": note}
-    )
+def _event(conn: Connection, correction_id: int, at: str, actor: str, event: str,
+           note: str | None) -> None:
+    insert(conn, "correction_events", {"correction_id": correction_id, "at": at, "actor": actor,
+                                       "event": event, "note": note})
 
 
-def _message(db: Database, id_number: str, at: str, kind: str, correction_id: int | None,
+def _message(conn: Connection, id_number: str, at: str, kind: str, correction_id: int | None,
              entry_id: int | None, params: dict, dedupe_key: str | None = None) -> None:
-    db.execute(
-        """INSERT OR IGNORE INTO inbox_messages
+    execute(
+        conn,
+        """INSERT INTO inbox_messages
            (id_number, at, kind, correction_id, entry_id, params, dedupe_key)
-           VALUES (?, ?, ?, ?, ?, ?, ?)""",
-        [id_number, at, kind, correction_id, entry_id,
-         json.dumps(params, ensure_ascii=False, sort_keys=True), dedupe_key],
+           VALUES (:id_number, :at, :kind, :correction_id, :entry_id, :params, :dedupe_key)
+           ON CONFLICT (dedupe_key) DO NOTHING""",
+        id_number=id_number, at=at, kind=kind, correction_id=correction_id, entry_id=entry_id,
+        params=json.dumps(params, ensure_ascii=False, sort_keys=True), dedupe_key=dedupe_key,
     )
 
 
-def save_draft(db: Database, id_number: str, entry_id: int, kind: str, answers: dict,
+def save_draft(conn: Connection, id_number: str, entry_id: int, kind: str, answers: dict,
                now: datetime) -> None:
     """Keep the answers between the form and "check your answers" (one per resident)."""
-    with write_transaction(db):
-        db.table("correction_drafts").upsert({
-            "id_number": id_number, "entry_id": entry_id, "kind": kind,
-            "answers": json.dumps(answers, ensure_ascii=False),
-            "saved_at": now.isoformat(timespec="seconds"),
-        }, pk="id_number")
-
-
-def load_draft(db: Database, id_number: str, entry_id: int, kind: str) -> dict | None:
-    row = db.execute(
-        "SELECT answers FROM correction_drafts WHERE id_number = ? AND entry_id = ? AND kind = ?",
-        [id_number, entry_id, kind],
-    ).fetchone()
-    return json.loads(row[0]) if row else None
-
-
-# ---------------------------------------------------------------- resident actions
-def withdraw(db: Database, id_number: str, correction_id: int, now: datetime, actor: str) -> None:
-    at = now.isoformat(timespec="seconds")
-    with write_transaction(db):
-        changed = db.execute(
-            f"""UPDATE corrections SET status = 'withdrawn', updated_at = ?
-                WHERE id = ? AND id_number = ? AND status IN ({_open_marks()})""",
-            [at, correction_id, id_number, *OPEN_STATUSES],
-        ).rowcount
-        if changed != 1:
-            raise AlreadyDecided("not open")
-        _event(db, correction_id, at, actor, "withdrawn", None)
-        audit.record(db, actor, "correction_withdrawn", id_number, {"correction_id": correction_id})
-
-
-def add_information(db: Database, id_number: str, correction_id: int, text: str,
-                    now: datetime, actor: str) -> None:
-    at = now.isoformat(timespec="seconds")
-    with write_transaction(db):
-        row = db.execute(
-            f"SELECT 1 FROM corrections WHERE id = ? AND id_number = ? AND status IN ({_open_marks()})",
-            [correction_id, id_number, *OPEN_STATUSES],
-        ).fetchone()
-        if row is None:
-            raise AlreadyDecided("not open")
-        db.execute("UPDATE corrections SET updated_at = ? WHERE id = ?", [at, correction_id])
-        _event(db, correction_id, at, actor, "info_added", text)
-        audit.record(db, actor, "correction_info_added", id_number, {"correction_id": correction_id})
-
-
-# ---------------------------------------------------------------- inbox
-def inbox(db: Database, id_number: str) -> list[dict]:
-    rows = list(db.query(
-        """SELECT m.*, c.reference FROM inbox_messages m
-           LEFT JOIN corrections c ON c.id = m.correction_id
-           WHERE m.id_number = ? ORDER BY m.at DESC, m.id DESC""",
-        [id_number],
-    ))
-    for row in rows:
-        row["params"] = json.loads(row["params"])
-    return rows
-
-
-def unread_count(db: Database, id_number: str) -> int:
-    return db.execute(
-        "SELECT count(*) FROM inbox_messages WHERE id_number = ? AND read_at IS NULL", [id_number]
-    ).fetchone()[0]
-
-
-def mark_all_read(db: Database, id_number: str, now: datetime) -> None:
-    with write_transaction(db):
-        db.execute(
-            "UPDATE inbox_messages SET read_at = ? WHERE id_number = ? AND read_at IS NULL",
-            [now.isoformat(timespec="seconds"), id_number],
+    with write_transaction(conn):
+        execute(
+            conn,
+            """INSERT INTO correction_drafts (id_number, entry_id, kind, answers, saved_at)
+               VALUES (:id_number, :entry_id, :kind, :answers, :saved_at)
+               ON CONFLICT (id_number) DO UPDATE SET entry_id = excluded.entry_id,
+                 kind = excluded.kind, answers = excluded.answers, saved_at = excluded.saved_at""",
+            id_number=id_number, entry_id=entry_id, kind=kind,
+            answers=json.dumps(answers, ensure_ascii=False),
+            saved_at=now.isoformat(timespec="seconds"),
         )
 
 
-def note_expiring_entries(db: Database, id_number: str, entries: list[dict], now: datetime,
+def load_draft(conn: Connection, id_number: str, entry_id: int, kind: str) -> dict | None:
+    answers = scalar(conn, "SELECT answers FROM correction_drafts WHERE id_number = :id_number "
+                           "AND entry_id = :entry_id AND kind = :kind",
+                     id_number=id_number, entry_id=entry_id, kind=kind)
+    return json.loads(answers) if answers else None
+
+
+# ---------------------------------------------------------------- resident actions
+def withdraw(conn: Connection, id_number: str, correction_id: int, now: datetime,
+             actor: str) -> None:
+    at = now.isoformat(timespec="seconds")
+    with write_transaction(conn):
+        changed = execute(
+            conn,
+            sql("UPDATE corrections SET status = 'withdrawn', updated_at = :at "
+                "WHERE id = :id AND id_number = :id_number AND status IN :open", "open"),
+            at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
+        ).rowcount
+        if changed != 1:
+            raise AlreadyDecided("not open")
+        _event(conn, correction_id, at, actor, "withdrawn", None)
+        audit.record(conn, actor, "correction_withdrawn", id_number,
+                     {"correction_id": correction_id})
+
+
+def add_information(conn: Connection, id_number: str, correction_id: int, text: str,
+                    now: datetime, actor: str) -> None:
+    at = now.isoformat(timespec="seconds")
+    with write_transaction(conn):
+        changed = execute(
+            conn,
+            sql("UPDATE corrections SET updated_at = :at WHERE id = :id "
+                "AND id_number = :id_number AND status IN :open", "open"),
+            at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
+        ).rowcount
+        if changed != 1:
+            raise AlreadyDecided("not open")
+        _event(conn, correction_id, at, actor, "info_added", text)
+        audit.record(conn, actor, "correction_info_added", id_number,
+                     {"correction_id": correction_id})
+
+
+# ---------------------------------------------------------------- inbox
+def inbox(conn: Connection, id_number: str) -> list[dict]:
+    found = rows(
+        conn,
+        """SELECT m.*, c.reference FROM inbox_messages m
+           LEFT JOIN corrections c ON c.id = m.correction_id
+           WHERE m.id_number = :id_number ORDER BY m.at DESC, m.id DESC""",
+        id_number=id_number,
+    )
+    for row in found:
+        row["params"] = json.loads(row["params"])
+    return found
+
+
+def unread_count(conn: Connection, id_number: str) -> int:
+    return scalar(conn, "SELECT count(*) FROM inbox_messages WHERE id_number = :id_number "
+                        "AND read_at IS NULL", id_number=id_number)
+
+
+def mark_all_read(conn: Connection, id_number: str, now: datetime) -> None:
+    with write_transaction(conn):
+        execute(conn, "UPDATE inbox_messages SET read_at = :at WHERE id_number = :id_number "
+                      "AND read_at IS NULL",
+                at=now.isoformat(timespec="seconds"), id_number=id_number)
+
+
+def note_expiring_entries(conn: Connection, id_number: str, entries: list[dict], now: datetime,
                           today: date) -> int:
     """Add one inbox message per active entry (and expiry date) ending within 14 days.
 
     Generated lazily when the resident opens /me or /inbox, from `entries` (every entry
-    about the resident, as `records.entries.entries_for` gives them, which /me reads
-    anyway). Without an entry ending soon there is no query at all; otherwise one read
-    skips those already noted (dedupe key per entry and expiry date, so a changed expiry
-    date gives a new message) and only new ones are written.
+    about the resident, as `records.entries.entries_for` gives them). Without an entry
+    ending soon there is no query at all; otherwise one read skips those already noted
+    (dedupe key per entry and expiry date, so a changed expiry date gives a new
+    message) and only new ones are written.
     """
-    first, last = today.isoformat(), (today + timedelta(days=EXPIRY_NOTICE_DAYS)).isoformat()
+    first_day, last_day = today.isoformat(), (today + timedelta(days=EXPIRY_NOTICE_DAYS)).isoformat()
     soon = {
         f"expiring:{e['id']}:{e['expires_on']}": e
         for e in entries
-        if e["status"] == "listed" and e["listed_on"] <= first
-        and e["expires_on"] is not None and first < e["expires_on"] <= last
+        if e["status"] == "listed" and e["listed_on"] <= first_day
+        and e["expires_on"] is not None and first_day < e["expires_on"] <= last_day
     }
     if not soon:
         return 0
-    noted = {row[0] for row in db.execute(
-        f"SELECT dedupe_key FROM inbox_messages WHERE dedupe_key IN ({','.join('?' for _ in soon)})",
-        list(soon),
-    ).fetchall()}
+    noted = {row["dedupe_key"] for row in rows(
+        conn, sql("SELECT dedupe_key FROM inbox_messages WHERE dedupe_key IN :keys", "keys"),
+        keys=list(soon))}
     new = {key: e for key, e in soon.items() if key not in noted}
     if not new:
         return 0
     at = now.isoformat(timespec="seconds")
-    with write_transaction(db):
+    with write_transaction(conn):
         for key, e in new.items():
-            _message(db, id_number, at, "entry_expiring", None, e["id"],
+            _message(conn, id_number, at, "entry_expiring", None, e["id"],
                      {"expires_on": e["expires_on"], "list_en": e["list_name_en"],
                       "list_zh": e["list_name_zh"]},
                      dedupe_key=key)
@@ -321,146 +322,148 @@ def note_expiring_entries(db: Database, id_number: str, entries: list[dict], now
 
 
 # ---------------------------------------------------------------- reviewers
-def queue(db: Database, today: date, status: str = "open", list_code: str = "") -> list[dict]:
+def queue(conn: Connection, today: date, status: str = "open", list_code: str = "") -> list[dict]:
     """Cases sorted by due date, overdue ones first."""
-    where, params = [], []
+    where, params, expanding = [], {}, []
     if status == "open":
-        where.append(f"c.status IN ({_open_marks()})")
-        params += OPEN_STATUSES
+        where.append("c.status IN :open")
+        params["open"] = list(OPEN_STATUSES)
+        expanding.append("open")
     elif status in STATUSES:
-        where.append("c.status = ?")
-        params.append(status)
+        where.append("c.status = :status")
+        params["status"] = status
     if list_code:
-        where.append("e.list_code = ?")
-        params.append(list_code)
-    sql = f"""SELECT c.*, e.list_code, e.document_no, l.name_en AS list_name_en,
-                     l.name_zh AS list_name_zh, r.name AS resident_name
-              FROM corrections c JOIN entries e ON e.id = c.entry_id
-              JOIN lists l ON l.code = e.list_code
-              JOIN residents r ON r.id_number = c.id_number
-              {"WHERE " + " AND ".join(where) if where else ""}
-              ORDER BY c.due_by, c.id"""
-    rows = list(db.query(sql, params))
-    for row in rows:
+        where.append("e.list_code = :list_code")
+        params["list_code"] = list_code
+    # The WHERE clauses are fixed strings chosen above; values are parameters.
+    statement = f"""SELECT c.*, e.list_code, e.document_no, l.name_en AS list_name_en,
+                           l.name_zh AS list_name_zh, r.name AS resident_name
+                    FROM corrections c JOIN entries e ON e.id = c.entry_id
+                    JOIN lists l ON l.code = e.list_code
+                    JOIN residents r ON r.id_number = c.id_number
+                    {"WHERE " + " AND ".join(where) if where else ""}
+                    ORDER BY c.due_by, c.id"""
+    found = rows(conn, sql(statement, *expanding), **params)
+    for row in found:
         row["overdue"] = is_overdue(row, today)
-    return sorted(rows, key=lambda r: (not r["overdue"], r["due_by"], r["id"]))
+    return sorted(found, key=lambda r: (not r["overdue"], r["due_by"], r["id"]))
 
 
-def list_codes(db: Database) -> list[dict]:
-    return list(db.query("SELECT code, name_en, name_zh FROM lists ORDER BY code"))
+def list_codes(conn: Connection) -> list[dict]:
+    return rows(conn, "SELECT code, name_en, name_zh FROM lists ORDER BY code")
 
 
-def case(db: Database, correction_id: int) -> dict | None:
+def case(conn: Connection, correction_id: int) -> dict | None:
     """Everything a reviewer needs: correction, timeline, entry, its history and the
     resident's other entries on the same list."""
-    rows = list(db.query("SELECT * FROM corrections WHERE id = ?", [correction_id]))
-    if not rows:
+    found = rows(conn, "SELECT * FROM corrections WHERE id = :id", id=correction_id)
+    if not found:
         return None
-    correction = _attach_events(db, rows)[0]
-    entry = records_entries.entry_for(db, correction["id_number"], correction["entry_id"])
-    history = list(db.query(
-        "SELECT * FROM entry_history WHERE entry_id = ? ORDER BY at, id", [correction["entry_id"]]
-    ))
+    correction = _attach_events(conn, found)[0]
+    entry = records_entries.entry_for(conn, correction["id_number"], correction["entry_id"])
     others = [
-        e for e in records_entries.entries_for(db, correction["id_number"])
+        e for e in records_entries.entries_for(conn, correction["id_number"])
         if e["list_code"] == entry["list_code"] and e["id"] != entry["id"]
     ]
-    resident = records_entries.register_record(db, correction["id_number"])
-    return {"correction": correction, "entry": entry, "history": history,
-            "others": others, "resident": resident}
+    return {"correction": correction, "entry": entry,
+            "history": records_entries.history(conn, correction["entry_id"]),
+            "others": others,
+            "resident": records_entries.register_record(conn, correction["id_number"])}
 
 
-def start_review(db: Database, correction_id: int, now: datetime, actor: str) -> bool:
-    """Move a submitted case to 'in review' (when a reviewer first opens it)."""
+def _case_row(conn: Connection, correction_id: int) -> dict:
+    return first(conn, "SELECT id_number, entry_id, reference FROM corrections WHERE id = :id",
+                 id=correction_id)
+
+
+def start_review(conn: Connection, correction_id: int, now: datetime, actor: str) -> bool:
+    """Move a submitted case to 'in review'."""
     at = now.isoformat(timespec="seconds")
-    with write_transaction(db):
-        changed = db.execute(
-            "UPDATE corrections SET status = 'in_review', updated_at = ? WHERE id = ? AND status = 'submitted'",
-            [at, correction_id],
-        ).rowcount
+    with write_transaction(conn):
+        changed = execute(conn, "UPDATE corrections SET status = 'in_review', updated_at = :at "
+                                "WHERE id = :id AND status = 'submitted'",
+                          at=at, id=correction_id).rowcount
         if changed:
-            row = db.execute("SELECT id_number, entry_id, reference FROM corrections WHERE id = ?",
-                             [correction_id]).fetchone()
-            _event(db, correction_id, at, actor, "in_review", None)
-            _message(db, row[0], at, "correction_status", correction_id, row[1],
-                     {"reference": row[2], "status": "in_review"})
+            row = _case_row(conn, correction_id)
+            _event(conn, correction_id, at, actor, "in_review", None)
+            _message(conn, row["id_number"], at, "correction_status", correction_id,
+                     row["entry_id"], {"reference": row["reference"], "status": "in_review"})
+            audit.record(conn, actor, "correction_review_started", row["id_number"],
+                         {"correction_id": correction_id})
     return bool(changed)
 
 
-def forward(db: Database, correction_id: int, agency_note: str, now: datetime, today: date,
+def forward(conn: Connection, correction_id: int, agency_note: str, now: datetime, today: date,
             actor: str) -> str:
     """Forward to the source agency: it decides within 5 working days from today."""
     at = now.isoformat(timespec="seconds")
-    with write_transaction(db):
-        due = add_working_days(today, AGENCY_DECISION_DAYS, calendar(db)).isoformat()
-        changed = db.execute(
-            """UPDATE corrections SET status = 'forwarded', forwarded_at = ?, due_by = ?, updated_at = ?
-               WHERE id = ? AND kind = 'objection' AND status IN ('submitted', 'in_review')""",
-            [at, due, at, correction_id],
+    with write_transaction(conn):
+        due = add_working_days(today, AGENCY_DECISION_DAYS, calendar(conn)).isoformat()
+        changed = execute(
+            conn,
+            """UPDATE corrections SET status = 'forwarded', forwarded_at = :at, due_by = :due,
+                      updated_at = :at
+               WHERE id = :id AND kind = 'objection' AND status IN ('submitted', 'in_review')""",
+            at=at, due=due, id=correction_id,
         ).rowcount
         if changed != 1:
             raise AlreadyDecided("cannot forward")
-        row = db.execute("SELECT id_number, entry_id, reference FROM corrections WHERE id = ?",
-                         [correction_id]).fetchone()
-        _event(db, correction_id, at, actor, "forwarded", agency_note or None)
-        _message(db, row[0], at, "correction_status", correction_id, row[1],
-                 {"reference": row[2], "status": "forwarded", "due_by": due})
-        audit.record(db, actor, "correction_forwarded", row[0],
+        row = _case_row(conn, correction_id)
+        _event(conn, correction_id, at, actor, "forwarded", agency_note or None)
+        _message(conn, row["id_number"], at, "correction_status", correction_id, row["entry_id"],
+                 {"reference": row["reference"], "status": "forwarded", "due_by": due})
+        audit.record(conn, actor, "correction_forwarded", row["id_number"],
                      {"correction_id": correction_id, "due_by": due})
     return due
 
 
-def record_agency_answer(db: Database, correction_id: int, answer: str, now: datetime,
+def record_agency_answer(conn: Connection, correction_id: int, answer: str, now: datetime,
                          actor: str) -> None:
     at = now.isoformat(timespec="seconds")
-    with write_transaction(db):
-        changed = db.execute(
-            "UPDATE corrections SET agency_answer = ?, updated_at = ? WHERE id = ? AND status = 'forwarded'",
-            [answer, at, correction_id],
-        ).rowcount
+    with write_transaction(conn):
+        changed = execute(conn, "UPDATE corrections SET agency_answer = :answer, updated_at = :at "
+                                "WHERE id = :id AND status = 'forwarded'",
+                          answer=answer, at=at, id=correction_id).rowcount
         if changed != 1:
             raise AlreadyDecided("not forwarded")
-        owner = correction_owner(db, correction_id)
-        _event(db, correction_id, at, actor, "agency_answer", answer)
-        audit.record(db, actor, "correction_agency_answer", owner, {"correction_id": correction_id})
+        owner = correction_owner(conn, correction_id)
+        _event(conn, correction_id, at, actor, "agency_answer", answer)
+        audit.record(conn, actor, "correction_agency_answer", owner,
+                     {"correction_id": correction_id})
 
 
-def decide(db: Database, correction_id: int, outcome: str, note: str, action: str | None,
+def decide(conn: Connection, correction_id: int, outcome: str, note: str, action: str | None,
            new_facts: str | None, new_expiry: date | None, now: datetime, actor: str) -> None:
-    """Uphold (changing the entry through entry_history) or reject, exactly once.
+    """Uphold (changing the entry through records' change_entry) or reject, exactly once.
 
     The conditional UPDATE is the lock: of two reviewers deciding at the same moment,
     the second finds no open row and gets AlreadyDecided, and nothing else is written.
     """
     at = now.isoformat(timespec="seconds")
     status = "upheld" if outcome == "uphold" else "rejected"
-    with write_transaction(db):
-        changed = db.execute(
-            f"""UPDATE corrections SET status = ?, decided_at = ?, decided_by = ?,
-                   decision_action = ?, decision_note = ?, updated_at = ?
-                WHERE id = ? AND status IN ({_open_marks()})""",
-            [status, at, actor, action if status == "upheld" else None, note, at,
-             correction_id, *OPEN_STATUSES],
+    with write_transaction(conn):
+        changed = execute(
+            conn,
+            sql("""UPDATE corrections SET status = :status, decided_at = :at, decided_by = :actor,
+                          decision_action = :action, decision_note = :note, updated_at = :at
+                   WHERE id = :id AND status IN :open""", "open"),
+            status=status, at=at, actor=actor, action=action if status == "upheld" else None,
+            note=note, id=correction_id, open=list(OPEN_STATUSES),
         ).rowcount
         if changed != 1:
             raise AlreadyDecided("already decided")
-        row = dict(zip(("id_number", "entry_id", "reference"), db.execute(
-            "SELECT id_number, entry_id, reference FROM corrections WHERE id = ?", [correction_id]
-        ).fetchone()))
-        _event(db, correction_id, at, actor, status, note)
-        _message(db, row["id_number"], at, "correction_status", correction_id, row["entry_id"],
+        row = _case_row(conn, correction_id)
+        _event(conn, correction_id, at, actor, status, note)
+        _message(conn, row["id_number"], at, "correction_status", correction_id, row["entry_id"],
                  {"reference": row["reference"], "status": status})
         if status == "upheld":
-            _apply_to_entry(db, row, action, new_facts, new_expiry, at, actor, correction_id)
-        audit.record(db, actor, f"correction_{status}", row["id_number"],
+            _apply_to_entry(conn, row, action, new_facts, new_expiry, at, actor, correction_id)
+        audit.record(conn, actor, f"correction_{status}", row["id_number"],
                      {"correction_id": correction_id, "action": action})
 
 
-def _apply_to_entry(db: Database, row: dict, action: str | None, new_facts: str | None,
+def _apply_to_entry(conn: Connection, row: dict, action: str | None, new_facts: str | None,
                     new_expiry: date | None, at: str, actor: str, correction_id: int) -> None:
-    entry = dict(zip(("status", "facts_en", "facts_zh", "expires_on"), db.execute(
-        "SELECT status, facts_en, facts_zh, expires_on FROM entries WHERE id = ?", [row["entry_id"]]
-    ).fetchone()))
     if action == "withdraw":
         changes = {"status": "withdrawn"}
     elif action == "restore":
@@ -471,17 +474,7 @@ def _apply_to_entry(db: Database, row: dict, action: str | None, new_facts: str 
         changes = {"expires_on": new_expiry.isoformat()}
     else:
         raise CorrectionError(f"unknown action {action!r}")
-    reason = f"Correction {row['reference']} upheld"
-    for field, value in changes.items():
-        if entry[field] == value:
-            continue
-        db.table("entry_history").insert({
-            "entry_id": row["entry_id"], "at": at, "actor": actor, "field": field,
-            "old_value": entry[field], "new_value": value, "reason": reason,
-            "correction_id": correction_id,
-        })
-        # Field names come from the fixed `changes` keys above, never from input.
-        db.execute(f"UPDATE entries SET {field} = ?, updated_at = ? WHERE id = ?",
-                   [value, at, row["entry_id"]])
-    _message(db, row["id_number"], at, "entry_changed", correction_id, row["entry_id"],
+    records_entries.change_entry(conn, row["entry_id"], changes, actor, at,
+                                 f"Correction {row['reference']} upheld", correction_id)
+    _message(conn, row["id_number"], at, "entry_changed", correction_id, row["entry_id"],
              {"reference": row["reference"], "action": action})

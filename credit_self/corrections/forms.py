@@ -1,117 +1,190 @@
-"""Validation of the corrections forms, GOV.UK style: one message per field, worded the
-same in the error summary and beside the field."""
+"""The corrections forms, and every word list of the capability, each defined once."""
+from __future__ import annotations
+
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
-from ..i18n import lazy_gettext as _l
-from .data import CATEGORIES, UPHOLD_ACTIONS
+from ..forms import Choices, DateField, Form, RadioField, SelectField, strip
+from ..registry import Tag
+from . import data
 
 STATEMENT_MIN = 20
 STATEMENT_MAX = 4000
 EVIDENCE_MAX = 2000
 NOTE_MAX = 4000
 
-MESSAGES = {
-    "category_missing": _l("Select why the entry is wrong"),
-    "statement_missing": _l("Enter your statement"),
-    "statement_short": _l("Your statement must be 20 characters or more"),
-    "statement_long": _l("Your statement must be 4,000 characters or fewer"),
-    "evidence_long": _l("Evidence must be 2,000 characters or fewer"),
-    "commitment_missing": _l("Confirm the credit commitment"),
-    "info_missing": _l("Enter the information you want to add"),
-    "info_long": _l("Information must be 4,000 characters or fewer"),
-    "outcome_missing": _l("Select a decision"),
-    "action_missing": _l("Select what to change in the entry"),
-    "note_missing": _l("Enter the reason for your decision"),
-    "note_long": _l("The reason must be 4,000 characters or fewer"),
-    "facts_missing": _l("Enter the corrected facts"),
-    "expiry_invalid": _l("Enter a real end date, for example 27 3 2026"),
-    "expiry_not_earlier": _l("The new end date must be earlier than the current one"),
-    "expiry_before_listing": _l("The new end date must be on or after the listing date"),
-    "answer_missing": _l("Enter the agency's answer"),
+CATEGORIES = Choices((
+    ("not_me", _l("This entry is not about me")),
+    ("wrong_facts", _l("The facts are wrong")),
+    ("fulfilled", _l("I have already fulfilled the obligation")),
+    ("expired", _l("It should have expired")),
+    ("other", _l("Another reason")),
+))
+# What a repair application gives as its reason (it has no category of its own).
+REPAIR_REASON = _l("Credit repair: the conduct was corrected")
+KINDS = Choices((
+    (data.OBJECTION, _l("Objection")),
+    (data.RESTORATION, _l("Credit repair application")),
+))
+STATUSES = {
+    "submitted": Tag(_l("Submitted"), "blue"),
+    "in_review": Tag(_l("In review"), "blue"),
+    "forwarded": Tag(_l("With the source agency"), "yellow"),
+    "upheld": Tag(_l("Upheld"), "green"),
+    "rejected": Tag(_l("Rejected"), "red"),
+    "withdrawn": Tag(_l("Withdrawn"), "grey"),
 }
+OVERDUE = Tag(_l("Overdue"), "red")
+UNDER_DISPUTE = Tag(_l("Under dispute"), "yellow")
+OUTCOMES = Choices((
+    ("uphold", _l("Uphold: the resident is right")),
+    ("reject", _l("Reject")),
+))
+OBJECTION_ACTIONS = Choices((
+    ("withdraw", _l("Withdraw the entry")),
+    ("correct_facts", _l("Correct its facts")),
+    ("earlier_expiry", _l("Set an earlier end date")),
+))
+REPAIR_ACTIONS = Choices((("restore", _l("Restore credit: the entry stops applying")),))
+# What an upheld decision did, as the resident reads it.
+ACTION_RESULTS = {
+    "withdraw": _l("The entry was withdrawn."),
+    "restore": _l("Your credit was restored: the entry no longer applies."),
+    "correct_facts": _l("The facts of the entry were corrected."),
+    "earlier_expiry": _l("The entry now ends earlier."),
+}
+# The timeline's words for each event.
+EVENTS = {
+    "submitted": _l("Submitted"),
+    "in_review": _l("Review started"),
+    "forwarded": _l("Forwarded to the source agency"),
+    "agency_answer": _l("The source agency answered"),
+    "info_added": _l("You added information"),
+    "upheld": _l("Upheld"),
+    "rejected": _l("Rejected"),
+    "withdrawn": _l("Withdrawn by you"),
+}
+QUEUE_STATUSES = Choices((
+    ("open", _l("Open (not yet decided)")),
+    ("all", _l("All")),
+    *((status, tag.words) for status, tag in STATUSES.items()),
+))
 
 
-def _clean(value: str | None) -> str:
-    return (value or "").replace("\r\n", "\n").strip()
+def _statement_length(form, field) -> None:
+    if len(field.data) < STATEMENT_MIN:
+        raise ValidationError(_l("Your statement must be 20 characters or more"))
+    if len(field.data) > STATEMENT_MAX:
+        raise ValidationError(_l("Your statement must be 4,000 characters or fewer"))
 
 
-def validate_filing(form, kind: str) -> tuple[dict, dict]:
-    """(answers, errors) for the objection or repair form."""
-    answers = {
-        "category": _clean(form.get("category")) if kind == "objection" else "",
-        "statement": _clean(form.get("statement")),
-        "evidence": _clean(form.get("evidence")),
-        "commitment": form.get("commitment") == "yes",
-    }
-    errors: dict = {}
-    if kind == "objection" and answers["category"] not in CATEGORIES:
-        errors["category"] = MESSAGES["category_missing"]
-    statement = answers["statement"]
-    if not statement:
-        errors["statement"] = MESSAGES["statement_missing"]
-    elif len(statement) < STATEMENT_MIN:
-        errors["statement"] = MESSAGES["statement_short"]
-    elif len(statement) > STATEMENT_MAX:
-        errors["statement"] = MESSAGES["statement_long"]
-    if len(answers["evidence"]) > EVIDENCE_MAX:
-        errors["evidence"] = MESSAGES["evidence_long"]
-    if kind == "restoration" and not answers["commitment"]:
-        errors["commitment"] = MESSAGES["commitment_missing"]
-    return answers, errors
+class FilingForm(Form):
+    """An objection (with its category) or a repair application (with the commitment)."""
+
+    category = RadioField(_l("Why is the entry wrong?"), choices=list(CATEGORIES),
+                          message=_l("Select why the entry is wrong"))
+    statement = TextAreaField(_l("Your statement"), filters=[strip], validators=[
+        DataRequired(_l("Enter your statement")), _statement_length])
+    evidence = TextAreaField(_l("Evidence (optional)"), filters=[strip], validators=[
+        Length(max=EVIDENCE_MAX, message=_l("Evidence must be 2,000 characters or fewer"))])
+    commitment = BooleanField(_l(
+        "Credit commitment: I promise that what I have said is true, that I have corrected "
+        "the conduct, and that I will keep my obligations from now on. I understand that a "
+        "false commitment is itself recorded as dishonest conduct."),
+        validators=[DataRequired(_l("Confirm the credit commitment"))])
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+        # Each kind asks only its own questions.
+        del self[("category" if kind == data.RESTORATION else "commitment")]
+        if kind == data.RESTORATION:
+            self.statement.label.text = _l("How did you correct the conduct?")
+
+    def answers(self) -> dict:
+        return {"category": self.category.data if "category" in self else "",
+                "statement": self.statement.data, "evidence": self.evidence.data,
+                "commitment": bool(self.commitment.data) if "commitment" in self else False}
 
 
-def validate_information(form) -> tuple[str, dict]:
-    text = _clean(form.get("information"))
-    if not text:
-        return text, {"information": MESSAGES["info_missing"]}
-    if len(text) > NOTE_MAX:
-        return text, {"information": MESSAGES["info_long"]}
-    return text, {}
+class InformationForm(Form):
+    information = TextAreaField(_l("What do you want to add?"), filters=[strip], validators=[
+        DataRequired(_l("Enter the information you want to add")),
+        Length(max=NOTE_MAX, message=_l("Information must be 4,000 characters or fewer"))])
 
 
-def validate_answer(form) -> tuple[str, dict]:
-    text = _clean(form.get("answer"))
-    if not text:
-        return text, {"answer": MESSAGES["answer_missing"]}
-    return text, {}
+class ForwardForm(Form):
+    agency_note = TextAreaField(_l("Note to the agency (optional)"), filters=[strip], validators=[
+        Length(max=NOTE_MAX, message=_l("The note must be 4,000 characters or fewer"))])
 
 
-def validate_decision(form, entry: dict) -> tuple[dict, dict]:
+class AnswerForm(Form):
+    answer = TextAreaField(_l("The agency's answer"), filters=[strip], validators=[
+        DataRequired(_l("Enter the agency's answer")),
+        Length(max=NOTE_MAX, message=_l("The answer must be 4,000 characters or fewer"))])
+
+
+class DecisionForm(Form):
     """Uphold needs an action (and its value); reject needs a reason the resident reads."""
-    answers = {
-        "outcome": _clean(form.get("outcome")),
-        "action": _clean(form.get("action")),
-        "note": _clean(form.get("note")),
-        "facts": _clean(form.get("facts")),
-        "expiry-day": _clean(form.get("expiry-day")),
-        "expiry-month": _clean(form.get("expiry-month")),
-        "expiry-year": _clean(form.get("expiry-year")),
-        "expiry": None,
-    }
-    errors: dict = {}
-    if answers["outcome"] not in ("uphold", "reject"):
-        errors["outcome"] = MESSAGES["outcome_missing"]
-    if answers["outcome"] == "uphold":
-        if answers["action"] not in UPHOLD_ACTIONS:
-            errors["action"] = MESSAGES["action_missing"]
-        elif answers["action"] == "correct_facts" and not answers["facts"]:
-            errors["facts"] = MESSAGES["facts_missing"]
-        elif answers["action"] == "earlier_expiry":
-            try:
-                new = date(int(answers["expiry-year"]), int(answers["expiry-month"]),
-                           int(answers["expiry-day"]))
-            except ValueError:
-                errors["expiry-day"] = MESSAGES["expiry_invalid"]
-            else:
-                if entry["expires_on"] and new >= date.fromisoformat(entry["expires_on"]):
-                    errors["expiry-day"] = MESSAGES["expiry_not_earlier"]
-                elif new < date.fromisoformat(entry["listed_on"]):
-                    errors["expiry-day"] = MESSAGES["expiry_before_listing"]
-                else:
-                    answers["expiry"] = new
-    if not answers["note"]:
-        errors["note"] = MESSAGES["note_missing"]
-    elif len(answers["note"]) > NOTE_MAX:
-        errors["note"] = MESSAGES["note_long"]
-    return answers, errors
+
+    outcome = RadioField(_l("Decision"), choices=list(OUTCOMES),
+                         message=_l("Select a decision"))
+    action = RadioField(_l("If you uphold: what changes in the entry"), choices=[])
+    facts = TextAreaField(_l("Corrected facts (when correcting facts)"), filters=[strip],
+                          validators=[Length(max=NOTE_MAX, message=_l(
+                              "The corrected facts must be 4,000 characters or fewer"))])
+    expiry = DateField(_l("New end date (when setting an earlier end date)"),
+                       invalid_message=_l("Enter a real end date, for example 27 3 2026"))
+    note = TextAreaField(_l("Reason for your decision"), filters=[strip], validators=[
+        DataRequired(_l("Enter the reason for your decision")),
+        Length(max=NOTE_MAX, message=_l("The reason must be 4,000 characters or fewer"))])
+
+    def __init__(self, *args, correction: dict, entry: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entry = entry
+        actions = REPAIR_ACTIONS if correction["kind"] == data.RESTORATION else OBJECTION_ACTIONS
+        self.action.choices = list(actions)
+        self.allowed_actions = actions.values
+
+    def validate_action(self, field) -> None:
+        if self.outcome.data == "uphold" and field.data not in self.allowed_actions:
+            raise ValidationError(_l("Select what to change in the entry"))
+
+    def validate_facts(self, field) -> None:
+        if self.outcome.data == "uphold" and self.action.data == "correct_facts" and not field.data:
+            raise ValidationError(_l("Enter the corrected facts"))
+
+    def validate_expiry(self, field) -> None:
+        if not (self.outcome.data == "uphold" and self.action.data == "earlier_expiry"):
+            field.errors = []  # only this action reads the date
+            return
+        if field.errors:
+            return
+        new = field.data
+        if new is None:
+            raise ValidationError(_l("Enter a real end date, for example 27 3 2026"))
+        if self.entry["expires_on"] and new >= date.fromisoformat(self.entry["expires_on"]):
+            raise ValidationError(_l("The new end date must be earlier than the current one"))
+        if new < date.fromisoformat(self.entry["listed_on"]):
+            raise ValidationError(_l("The new end date must be on or after the listing date"))
+
+
+class QueueFilters(Form):
+    """The reviewers' queue filters (a GET form: shareable, bookmarkable)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(_l("Status"), choices=list(QUEUE_STATUSES), default="open")
+    list = SelectField(_l("List"), choices=[], default="")
+
+    def __init__(self, *args, lists: list[dict], list_names: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.list.choices = list_names
+        if self.status.data not in QUEUE_STATUSES:
+            self.status.data = "open"
+        if self.list.data not in {row["code"] for row in lists}:
+            self.list.data = ""

@@ -1,18 +1,17 @@
 """Scoring pilots data layer: pilots, enrolment (opt in/out), score ledger, grades,
 status changes, event recording and purge. No Flask here: every function takes the
-Database, so the CLI and tests use it directly. All writes run in write_transaction and
-are audited in the same transaction."""
+Connection, so the CLI and tests use it directly. All writes run in write_transaction
+and are audited in the same transaction."""
 import json
 import random
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlite_utils import Database
+from sqlalchemy import Connection
 
 from .. import audit
-from ..db import write_transaction
+from ..db import execute, first, insert, insert_many, rows, scalar, sql, write_transaction
 
 ACTIVE, PAUSED, CLOSED = "active", "paused", "closed"
 STATUSES = (ACTIVE, PAUSED, CLOSED)
@@ -35,42 +34,27 @@ class PilotError(Exception):
         self.code = code
 
 
-@lru_cache(maxsize=64)
-def _parsed(text: str) -> Any:
-    # Rules and grade bands change only when the catalog is loaded again, and the same
-    # text always parses to the same value: parsed once, shared, and only ever read.
-    return json.loads(text)
-
-
 def _pilot(row: dict) -> dict:
     pilot = dict(row)
-    pilot["grade_bands"] = _parsed(row["grade_bands"] or "[]")
-    pilot["rules"] = _parsed(row["rules"] or "{}")
-    # Everything the pilot's rules and grades sections show depends on (see
-    # views.pilot_reference): the same key always renders the same HTML.
-    pilot["reference_key"] = (row["code"], row["rules"], row["grade_bands"],
-                              row["bands_illustrative"])
+    pilot["grade_bands"] = json.loads(row["grade_bands"] or "[]")
+    pilot["rules"] = json.loads(row["rules"] or "{}")
     return pilot
 
 
-def get_pilot(db: Database, code: str) -> dict | None:
-    rows = list(db.query("SELECT * FROM pilots WHERE code = ?", [code]))
-    return _pilot(rows[0]) if rows else None
+def get_pilot(conn: Connection, code: str) -> dict | None:
+    row = first(conn, "SELECT * FROM pilots WHERE code = :code", code=code)
+    return _pilot(row) if row else None
 
 
-def all_pilots(db: Database) -> list[dict]:
-    return [_pilot(r) for r in db.query("SELECT * FROM pilots ORDER BY code")]
+def all_pilots(conn: Connection) -> list[dict]:
+    return [_pilot(r) for r in rows(conn, "SELECT * FROM pilots ORDER BY code")]
 
 
-def pilots_for_region(db: Database, region_code: str) -> list[dict]:
+def pilots_for_region(conn: Connection, region_code: str) -> list[dict]:
     """Pilots whose region prefix covers this 6-digit region code."""
-    return [
-        _pilot(r)
-        for r in db.query(
-            "SELECT * FROM pilots WHERE ? LIKE region_code || '%' ORDER BY code",
-            [region_code],
-        )
-    ]
+    return [_pilot(r) for r in rows(
+        conn, "SELECT * FROM pilots WHERE :region LIKE region_code || '%' ORDER BY code",
+        region=region_code)]
 
 
 def covers(pilot: dict, id_number: str) -> bool:
@@ -83,13 +67,11 @@ def rule_applicable(rule: dict | None) -> bool:
                 and (rule.get("legal_basis_zh") or "").strip())
 
 
-def enrolment_state(db: Database, code: str, id_number: str) -> str:
+def enrolment_state(conn: Connection, code: str, id_number: str) -> str:
     """'in' or 'out'; no row means never enrolled, which is 'out' (the default)."""
-    row = db.execute(
-        "SELECT state FROM enrolments WHERE pilot_code = ? AND id_number = ?",
-        [code, id_number],
-    ).fetchone()
-    return row[0] if row else "out"
+    state = scalar(conn, "SELECT state FROM enrolments WHERE pilot_code = :code "
+                         "AND id_number = :id_number", code=code, id_number=id_number)
+    return state or "out"
 
 
 def grade_for(pilot: dict, score: int, cap: str | None = None) -> dict | None:
@@ -119,16 +101,17 @@ class Standing:
     ledger: list[dict] = field(default_factory=list)
 
 
-def standing(db: Database, pilot: dict, id_number: str) -> Standing:
+def standing(conn: Connection, pilot: dict, id_number: str) -> Standing:
     """Score = base + sum of deltas. Only call for an enrolled resident."""
     total = pilot["base_score"]
     cap = None
     ledger = []
-    for event in db.query(
+    for event in rows(
+        conn,
         "SELECT id, event_type, delta, reason, source, occurred_on, recorded_at "
-        "FROM score_events WHERE pilot_code = ? AND id_number = ? "
+        "FROM score_events WHERE pilot_code = :code AND id_number = :id_number "
         "ORDER BY occurred_on, id",
-        [pilot["code"], id_number],
+        code=pilot["code"], id_number=id_number,
     ):
         total += event["delta"]
         rule = pilot["rules"].get(event["event_type"]) or {}
@@ -158,8 +141,7 @@ def chart_points(pilot: dict, ledger: list[dict], today: date, width: int = 320,
     span_val = max(1, high - low)
 
     def xy(day: date, value: int) -> tuple[str, str]:
-        # One decimal is plenty for a 320-unit SVG. Formatting each number once with
-        # ".1f" gives the same text as str(round(x, 1)) at a third of the cost.
+        # One decimal is plenty for a 320-unit SVG.
         x = pad + (day - series[0][0]).days / span_days * (width - 2 * pad)
         y = pad / 2 + (high - value) / span_val * (height - 1.5 * pad)
         return f"{x:.1f}", f"{y:.1f}"
@@ -190,60 +172,58 @@ def chart_points(pilot: dict, ledger: list[dict], today: date, width: int = 320,
 # ---------------------------------------------------------------------------------
 
 
-def _set_state(db: Database, code: str, id_number: str, new: str, actor: str,
+def _set_state(conn: Connection, code: str, id_number: str, new: str, actor: str,
                at: str, note: str) -> str:
-    old = enrolment_state(db, code, id_number)
-    db.table("enrolments").upsert(
-        {"pilot_code": code, "id_number": id_number, "state": new, "changed_at": at},
-        pk=("pilot_code", "id_number"),
-    )
-    db.table("enrolment_history").insert({
+    old = enrolment_state(conn, code, id_number)
+    execute(conn, "INSERT INTO enrolments (pilot_code, id_number, state, changed_at) "
+                  "VALUES (:code, :id_number, :state, :at) "
+                  "ON CONFLICT (pilot_code, id_number) DO UPDATE "
+                  "SET state = excluded.state, changed_at = excluded.changed_at",
+            code=code, id_number=id_number, state=new, at=at)
+    insert(conn, "enrolment_history", {
         "pilot_code": code, "id_number": id_number, "old_state": old, "new_state": new,
         "at": at, "actor": actor, "note": note,
     })
     return old
 
 
-def opt_in(db: Database, pilot: dict, id_number: str, actor: str, at: str) -> None:
+def opt_in(conn: Connection, pilot: dict, id_number: str, actor: str, at: str) -> None:
     if not covers(pilot, id_number):
         raise PilotError("not_covered")
     if pilot["status"] != ACTIVE:
         raise PilotError(f"opt_in_{pilot['status']}")
-    with write_transaction(db):
-        if enrolment_state(db, pilot["code"], id_number) == "in":
+    with write_transaction(conn):
+        if enrolment_state(conn, pilot["code"], id_number) == "in":
             return
-        _set_state(db, pilot["code"], id_number, "in", actor, at,
+        _set_state(conn, pilot["code"], id_number, "in", actor, at,
                    "Opted in after reading the consent summary")
-        audit.record(db, actor, "pilot_opt_in", id_number, {"pilot": pilot["code"]})
+        audit.record(conn, actor, "pilot_opt_in", id_number, {"pilot": pilot["code"]})
 
 
-def opt_out(db: Database, pilot: dict, id_number: str, actor: str, at: str,
+def opt_out(conn: Connection, pilot: dict, id_number: str, actor: str, at: str,
             erase: bool) -> int:
     """Opt out in any pilot status; optionally erase the score events. Returns the
     number of events erased. Enrolment history is kept."""
     erased = 0
-    with write_transaction(db):
-        was = enrolment_state(db, pilot["code"], id_number)
+    with write_transaction(conn):
+        was = enrolment_state(conn, pilot["code"], id_number)
         if was == "in":
-            _set_state(db, pilot["code"], id_number, "out", actor, at,
+            _set_state(conn, pilot["code"], id_number, "out", actor, at,
                        "Opted out" + (" and asked for erasure" if erase else ""))
-            audit.record(db, actor, "pilot_opt_out", id_number, {"pilot": pilot["code"]})
+            audit.record(conn, actor, "pilot_opt_out", id_number, {"pilot": pilot["code"]})
         if erase:
-            erased = db.execute(
-                "DELETE FROM score_events WHERE pilot_code = ? AND id_number = ?",
-                [pilot["code"], id_number],
-            ).rowcount
-            audit.record(db, actor, "pilot_events_erased", id_number,
+            erased = execute(conn, "DELETE FROM score_events WHERE pilot_code = :code "
+                                   "AND id_number = :id_number",
+                             code=pilot["code"], id_number=id_number).rowcount
+            audit.record(conn, actor, "pilot_events_erased", id_number,
                          {"pilot": pilot["code"], "note": f"erased {erased} events",
                           "count": erased})
     return erased
 
 
-def events_held(db: Database, code: str, id_number: str) -> int:
-    return db.execute(
-        "SELECT COUNT(*) FROM score_events WHERE pilot_code = ? AND id_number = ?",
-        [code, id_number],
-    ).fetchone()[0]
+def events_held(conn: Connection, code: str, id_number: str) -> int:
+    return scalar(conn, "SELECT COUNT(*) FROM score_events WHERE pilot_code = :code "
+                        "AND id_number = :id_number", code=code, id_number=id_number)
 
 
 # ---------------------------------------------------------------------------------
@@ -256,49 +236,43 @@ def can_manage(role: str, own_pilot: str | None, code: str) -> bool:
     return role == "superadmin" or (role == "pilot_admin" and own_pilot == code)
 
 
-def set_status(db: Database, pilot: dict, action: str, actor: str, reason: str,
+def set_status(conn: Connection, pilot: dict, action: str, actor: str, reason: str,
                at: str) -> str:
     starts, new = TRANSITIONS[action]
-    with write_transaction(db):
-        current = db.execute("SELECT status FROM pilots WHERE code = ?",
-                             [pilot["code"]]).fetchone()[0]
+    with write_transaction(conn):
+        current = scalar(conn, "SELECT status FROM pilots WHERE code = :code", code=pilot["code"])
         if current not in starts:
             raise PilotError(f"cannot_{action}")
-        changes: dict[str, Any] = {"status": new}
-        if new == CLOSED:
-            changes["closed_at"] = at
-        db.table("pilots").update(pilot["code"], changes)
-        db.table("pilot_status_history").insert({
+        execute(conn, "UPDATE pilots SET status = :status, "
+                      "closed_at = CASE WHEN :status = 'closed' THEN :at ELSE closed_at END "
+                      "WHERE code = :code", status=new, at=at, code=pilot["code"])
+        insert(conn, "pilot_status_history", {
             "pilot_code": pilot["code"], "old_status": current, "new_status": new,
             "at": at, "actor": actor, "reason": reason,
         })
-        audit.record(db, actor, f"pilot_{action}", None,
+        audit.record(conn, actor, f"pilot_{action}", None,
                      {"pilot": pilot["code"], "from": current, "to": new, "reason": reason})
     return new
 
 
-def status_history(db: Database, code: str, limit: int = 10) -> list[dict]:
-    return list(db.query(
-        "SELECT * FROM pilot_status_history WHERE pilot_code = ? ORDER BY id DESC LIMIT ?",
-        [code, limit],
-    ))
+def status_history(conn: Connection, code: str, limit: int = 10) -> list[dict]:
+    return rows(conn, "SELECT * FROM pilot_status_history WHERE pilot_code = :code "
+                      "ORDER BY id DESC LIMIT :limit", code=code, limit=limit)
 
 
-def find_resident(db: Database, pilot: dict, id_number: str, actor: str) -> dict | None:
+def find_resident(conn: Connection, pilot: dict, id_number: str, actor: str) -> dict | None:
     """An admin's look-up of a resident for recording an event: audited as a read."""
-    rows = list(db.query(
-        "SELECT id_number, name, birth_date, sex, region_code FROM residents "
-        "WHERE id_number = ?", [id_number]))
-    resident = rows[0] if rows else None
-    audit.record(db, actor, "pilot_resident_lookup", id_number,
+    resident = first(conn, "SELECT id_number, name, birth_date, sex, region_code FROM residents "
+                           "WHERE id_number = :id_number", id_number=id_number)
+    audit.record(conn, actor, "pilot_resident_lookup", id_number,
                  {"pilot": pilot["code"], "found": resident is not None})
     if resident is not None:
-        resident["enrolled"] = enrolment_state(db, pilot["code"], id_number) == "in"
+        resident["enrolled"] = enrolment_state(conn, pilot["code"], id_number) == "in"
         resident["covered"] = covers(pilot, id_number)
     return resident
 
 
-def record_event(db: Database, pilot: dict, id_number: str, event_type: str,
+def record_event(conn: Connection, pilot: dict, id_number: str, event_type: str,
                  occurred_on: date, reason: str, source: str, actor: str, at: str) -> int:
     """Store one score event from the pilot's rule table, or raise PilotError."""
     rule = pilot["rules"].get(event_type)
@@ -306,48 +280,38 @@ def record_event(db: Database, pilot: dict, id_number: str, event_type: str,
         raise PilotError("unknown_rule")
     if not rule_applicable(rule):
         raise PilotError("no_legal_basis")
-    with write_transaction(db):
-        status = db.execute("SELECT status FROM pilots WHERE code = ?",
-                            [pilot["code"]]).fetchone()[0]
+    with write_transaction(conn):
+        status = scalar(conn, "SELECT status FROM pilots WHERE code = :code", code=pilot["code"])
         if status != ACTIVE:
             raise PilotError(f"event_{status}")
-        if enrolment_state(db, pilot["code"], id_number) != "in":
+        if enrolment_state(conn, pilot["code"], id_number) != "in":
             raise PilotError("not_enrolled")
-        event_id = db.table("score_events").insert({
+        event_id = insert(conn, "score_events", {
             "pilot_code": pilot["code"], "id_number": id_number, "event_type": event_type,
             "delta": int(rule["points"]), "reason": reason, "source": source,
             "occurred_on": occurred_on.isoformat(), "recorded_at": at,
-        }).last_pk
-        audit.record(db, actor, "pilot_event_recorded", id_number,
+        }, returning="id")
+        audit.record(conn, actor, "pilot_event_recorded", id_number,
                      {"pilot": pilot["code"], "event_type": event_type,
                       "delta": int(rule["points"]), "event_id": event_id})
     return event_id
 
 
-def figures(db: Database, pilot: dict, today: date) -> dict:
+def figures(conn: Connection, pilot: dict, today: date) -> dict:
     """Enrolled, opted out, events this month (recorded since the 1st of the current
     month, China time) and the grade distribution of enrolled residents."""
     code = pilot["code"]
-    counts = dict(db.execute(
-        "SELECT state, COUNT(*) FROM enrolments WHERE pilot_code = ? GROUP BY state",
-        [code]).fetchall())
+    counts = {row["state"]: row["n"] for row in rows(
+        conn, "SELECT state, COUNT(*) AS n FROM enrolments WHERE pilot_code = :code "
+              "GROUP BY state", code=code)}
     month_start = today.replace(day=1).isoformat()
-    events_month = db.execute(
-        "SELECT COUNT(*) FROM score_events WHERE pilot_code = ? AND recorded_at >= ?",
-        [code, month_start]).fetchone()[0]
+    events_month = scalar(conn, "SELECT COUNT(*) FROM score_events WHERE pilot_code = :code "
+                                "AND recorded_at >= :since", code=code, since=month_start)
     caps = {t: r["grade_cap"] for t, r in pilot["rules"].items() if r.get("grade_cap")}
     distribution = {b["grade"]: 0 for b in pilot["grade_bands"]}
-    cap_list = list(caps) or [""]
-    marks = ",".join("?" for _ in cap_list)
-    rows = db.execute(
-        f"SELECT e.id_number, COALESCE(SUM(s.delta), 0), "  # noqa: S608 (placeholders only)
-        f"MAX(CASE WHEN s.event_type IN ({marks}) THEN s.event_type END) "
-        "FROM enrolments e LEFT JOIN score_events s "
-        "ON s.pilot_code = e.pilot_code AND s.id_number = e.id_number "
-        "WHERE e.pilot_code = ? AND e.state = 'in' GROUP BY e.id_number",
-        [*cap_list, code]).fetchall()
-    for _id, total, capped in rows:
-        band = grade_for(pilot, pilot["base_score"] + total, caps.get(capped))
+    standings = rows(conn, _standings_sql(), code=code, capping=list(caps) or [""])
+    for row in standings:
+        band = grade_for(pilot, pilot["base_score"] + row["total"], caps.get(row["capped"]))
         if band:
             distribution[band["grade"]] += 1
     return {
@@ -361,35 +325,48 @@ def figures(db: Database, pilot: dict, today: date) -> dict:
     }
 
 
-def purge_closed(db: Database, today: date, actor: str = "system:purge-closed-pilots",
+def _standings_sql():
+    # Each enrolled resident's total and the capping event they have, if any.
+    return sql(
+        "SELECT e.id_number, COALESCE(SUM(s.delta), 0) AS total, "
+        "MAX(CASE WHEN s.event_type IN :capping THEN s.event_type END) AS capped "
+        "FROM enrolments e LEFT JOIN score_events s "
+        "ON s.pilot_code = e.pilot_code AND s.id_number = e.id_number "
+        "WHERE e.pilot_code = :code AND e.state = 'in' GROUP BY e.id_number",
+        "capping",
+    )
+
+
+def purge_closed(conn: Connection, today: date, actor: str = "system:purge-closed-pilots",
                  retention_days: int = RETENTION_DAYS) -> list[tuple[str, int]]:
     """Erase score events of pilots closed at least `retention_days` ago. Safe to run
     repeatedly: a purged pilot has no events left and is skipped."""
     done = []
-    for pilot in db.query(
-        "SELECT code, closed_at FROM pilots WHERE status = 'closed' AND closed_at IS NOT NULL"
-    ):
+    for pilot in rows(conn, "SELECT code, closed_at FROM pilots "
+                            "WHERE status = 'closed' AND closed_at IS NOT NULL"):
         closed_on = datetime.fromisoformat(pilot["closed_at"]).date()
         if today < closed_on + timedelta(days=retention_days):
             continue
-        with write_transaction(db):
-            erased = db.execute("DELETE FROM score_events WHERE pilot_code = ?",
-                                [pilot["code"]]).rowcount
+        with write_transaction(conn):
+            erased = execute(conn, "DELETE FROM score_events WHERE pilot_code = :code",
+                             code=pilot["code"]).rowcount
             if erased:
-                db.table("pilots").update(pilot["code"], {"purged_at": today.isoformat()})
-                audit.record(db, actor, "pilot_closed_purge", None,
+                execute(conn, "UPDATE pilots SET purged_at = :day WHERE code = :code",
+                        day=today.isoformat(), code=pilot["code"])
+                audit.record(conn, actor, "pilot_closed_purge", None,
                              {"pilot": pilot["code"], "note": f"erased {erased} events",
                               "count": erased})
         done.append((pilot["code"], erased))
     return done
 
 
-def seed_pilot_events(db: Database, code: str, share: float, seed: int, today: date,
+def seed_pilot_events(conn: Connection, code: str, share: float, seed: int, today: date,
                       events_per_resident: int = 8) -> tuple[int, int]:
-    """Bench/demo data: enrol `share` of the adult residents in the pilot's region who
-    are not enrolled yet and have no account (personas keep their state), each with a few events from rules that have a legal basis.
-    Deterministic for a given seed. Returns (enrolled, events)."""
-    pilot = get_pilot(db, code)
+    """Bench and demo data: enrol `share` of the adult residents in the pilot's region who
+    are not enrolled yet and have no account (personas keep their state), each with a few
+    events from rules that have a legal basis. Deterministic for a given seed. Returns
+    (enrolled, events)."""
+    pilot = get_pilot(conn, code)
     if pilot is None:
         raise PilotError("unknown_pilot")
     usable = [t for t, r in pilot["rules"].items() if rule_applicable(r)]
@@ -398,15 +375,18 @@ def seed_pilot_events(db: Database, code: str, share: float, seed: int, today: d
     since = today - timedelta(days=730)
     at = datetime(since.year, since.month, since.day, 2, 0).isoformat() + "+00:00"
     enrolments, history, events = [], [], []
-    for (id_number,) in db.execute(
-        "SELECT r.id_number FROM residents r WHERE r.region_code LIKE ? || '%' "
-        "AND r.birth_date <= ? AND NOT EXISTS (SELECT 1 FROM enrolments e "
-        "WHERE e.pilot_code = ? AND e.id_number = r.id_number) "
+    candidates = rows(
+        conn,
+        "SELECT r.id_number FROM residents r WHERE r.region_code LIKE :region || '%' "
+        "AND r.birth_date <= :adult AND NOT EXISTS (SELECT 1 FROM enrolments e "
+        "WHERE e.pilot_code = :code AND e.id_number = r.id_number) "
         # Residents with accounts (the demo personas) keep their documented state.
         "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id_number = r.id_number) "
         "ORDER BY r.id_number",
-        [pilot["region_code"], adult, code],
-    ):
+        region=pilot["region_code"], adult=adult, code=code,
+    )
+    for candidate in candidates:
+        id_number = candidate["id_number"]
         if rng.random() >= share:
             continue
         enrolments.append({"pilot_code": code, "id_number": id_number, "state": "in",
@@ -425,10 +405,10 @@ def seed_pilot_events(db: Database, code: str, share: float, seed: int, today: d
                 "occurred_on": occurred.isoformat(),
                 "recorded_at": occurred.isoformat() + "T03:00:00+00:00",
             })
-    with write_transaction(db):
-        db.table("enrolments").insert_all(enrolments, batch_size=10_000)
-        db.table("enrolment_history").insert_all(history, batch_size=10_000)
-        db.table("score_events").insert_all(events, batch_size=10_000)
-        audit.record(db, "system:seed-pilot-events", "pilot_events_seeded", None,
+    with write_transaction(conn):
+        insert_many(conn, "enrolments", enrolments)
+        insert_many(conn, "enrolment_history", history)
+        insert_many(conn, "score_events", events)
+        audit.record(conn, "system:seed-pilot-events", "pilot_events_seeded", None,
                      {"pilot": code, "enrolled": len(enrolments), "events": len(events)})
     return len(enrolments), len(events)

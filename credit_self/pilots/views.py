@@ -5,35 +5,29 @@ enrolled see their score, grade, ledger and chart. `pilots_admin` (/admin/pilots
 administrators see their pilot's figures, pause/resume/close it and record events.
 """
 import click
+from flask import Blueprint, Flask, abort, current_app, flash, redirect, render_template, url_for
 from flask.cli import with_appcontext
-from flask import (Blueprint, Flask, abort, current_app, flash, redirect, render_template,
-                   request, url_for)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from markupsafe import Markup
 
-from .. import clock, i18n, navigation
-from ..admin import tools
+from .. import clock, registry
 from ..auth.roles import resident_required, staff_required
-from ..db import connect, get_db
+from ..db import engine_for, get_db
 from ..htmx import is_partial_request
-from ..i18n import gettext as _
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
-from ..keep import kept
-from ..request_globals import signed_in_user
+from ..identity import mask_id
 from . import data, forms
 
 bp = Blueprint("pilots", __name__)
 admin_bp = Blueprint("pilots_admin", __name__, url_prefix="/admin/pilots")
 
-navigation.register("pilots.index", N_("Scoring pilots"), order=30)
-tools.register(
-    "pilots_admin.dashboard",
-    _l("Scoring pilot"),
-    _l("Figures, pause, resume or close the pilot, and record score events."),
-    roles=("pilot_admin", "superadmin"),
-)
 ADMIN_ROLES = ("pilot_admin", "superadmin")
+registry.add_resident_page("pilots.index", _l("Scoring pilots"), order=30)
+registry.add_admin_tool(
+    "pilots_admin.dashboard", _l("Scoring pilot"),
+    _l("Figures, pause, resume or close the pilot, and record score events."),
+    roles=ADMIN_ROLES,
+)
 
 
 # ---------------------------------------------------------------------------------
@@ -58,26 +52,8 @@ def _card(db, pilot: dict, id_number: str, message: str | None = None,
         "message": message,
         "message_category": category,
         "retention_days": data.RETENTION_DAYS,
+        "opt_out_form": forms.OptOutForm(prefix=f"pilot-{pilot['code']}", formdata=None),
     }
-
-
-# Rendered rules-and-grades sections kept per app; a handful of pilots x languages.
-_REFERENCES_KEPT = 256
-
-
-def pilot_reference(pilot: dict) -> Markup:
-    """What the pilot scores and its grades (templates/pilots/_pilot_reference.html).
-
-    The same for every resident who sees the pilot, and about a fifth of /pilots'
-    rendering, so each is rendered once per language and pilot version (its rules,
-    bands and whether the bands are illustrative: `pilot["reference_key"]`) and kept.
-    """
-    def render() -> Markup:
-        template = current_app.jinja_env.get_template("pilots/_pilot_reference.html")
-        return template.module.pilot_reference(pilot)
-
-    return kept(current_app.extensions.setdefault("pilot_references", {}),
-                (i18n.language().code, pilot["reference_key"]), render, _REFERENCES_KEPT)
 
 
 def _resident_pilot(db, code: str) -> dict:
@@ -91,7 +67,7 @@ def _resident_pilot(db, code: str) -> dict:
 @resident_required
 def index() -> str:
     db = get_db()
-    id_number = signed_in_user().id_number
+    id_number = current_user.id_number
     cards = [_card(db, p, id_number) for p in data.pilots_for_region(db, id_number[:6])]
     return render_template("pilots/index.html", cards=cards)
 
@@ -110,8 +86,7 @@ def opt_in(code: str):
     db = get_db()
     pilot = _resident_pilot(db, code)
     try:
-        data.opt_in(db, pilot, current_user.id_number, current_user.audit_name,
-                    clock.iso_now())
+        data.opt_in(db, pilot, current_user.id_number, current_user.audit_name, clock.iso_now())
     except data.PilotError as refused:
         return _after_change(db, pilot, forms.pilot_error_message(refused.code), "warning")
     return _after_change(db, pilot, _("You have opted in. Scoring starts from today."))
@@ -122,7 +97,7 @@ def opt_in(code: str):
 def opt_out(code: str):
     db = get_db()
     pilot = _resident_pilot(db, code)
-    erase = request.form.get("erase") == "yes"
+    erase = forms.OptOutForm(prefix=f"pilot-{code}").erase.data
     was_in = data.enrolment_state(db, code, current_user.id_number) == "in"
     erased = data.opt_out(db, pilot, current_user.id_number, current_user.audit_name,
                           clock.iso_now(), erase)
@@ -157,12 +132,11 @@ def _managed_pilot(db, code: str) -> dict:
 @admin_bp.get("")
 @staff_required(*ADMIN_ROLES)
 def dashboard():
-    db = get_db()
     if current_user.role == "pilot_admin":
         if not current_user.pilot_code:
             abort(403)
         return redirect(url_for("pilots_admin.pilot", code=current_user.pilot_code))
-    return render_template("pilots/admin/list.html", pilots=data.all_pilots(db))
+    return render_template("pilots/admin/list.html", pilots=data.all_pilots(get_db()))
 
 
 @admin_bp.get("/<code>")
@@ -170,14 +144,22 @@ def dashboard():
 def pilot(code: str) -> str:
     db = get_db()
     managed = _managed_pilot(db, code)
-    today = clock.today()
     return render_template(
         "pilots/admin/pilot.html",
         pilot=managed,
-        figures=data.figures(db, managed, today),
+        figures=data.figures(db, managed, clock.today()),
         history=data.status_history(db, code),
         retention_days=data.RETENTION_DAYS,
     )
+
+
+TOGGLED = {
+    "pause": _l("The pilot is paused. Scores are frozen and nobody can opt in; residents can "
+                "still opt out."),
+    "resume": _l("The pilot is active again."),
+    "close": _l("The pilot is closed. Scoring has ended; score events will be erased after "
+                "%(num)d days.", num=data.RETENTION_DAYS),
+}
 
 
 @admin_bp.route("/<code>/<any(pause, resume, close):action>", methods=["GET", "POST"])
@@ -185,49 +167,47 @@ def pilot(code: str) -> str:
 def toggle(code: str, action: str):
     db = get_db()
     managed = _managed_pilot(db, code)
-    errors: dict[str, str] = {}
-    reason = ""
     if managed["status"] not in data.TRANSITIONS[action][0]:
         flash(forms.pilot_error_message(f"cannot_{action}"), "warning")
         return redirect(url_for("pilots_admin.pilot", code=code), code=303)
-    if request.method == "POST":
-        reason, errors = forms.validate_reason(request.form)
-        if not errors:
-            try:
-                data.set_status(db, managed, action, current_user.audit_name, reason,
-                                clock.iso_now())
-            except data.PilotError as refused:
-                flash(forms.pilot_error_message(refused.code), "warning")
-            else:
-                flash({"pause": _("The pilot is paused. Scores are frozen and nobody can "
-                                  "opt in; residents can still opt out."),
-                       "resume": _("The pilot is active again."),
-                       "close": _("The pilot is closed. Scoring has ended; score events "
-                                  "will be erased after %(num)d days.",
-                                  num=data.RETENTION_DAYS)}[action], "success")
-            return redirect(url_for("pilots_admin.pilot", code=code), code=303)
-    return render_template("pilots/admin/toggle.html", pilot=managed, action=action,
-                           reason=reason, errors=errors, retention_days=data.RETENTION_DAYS)
+    form = forms.ReasonForm()
+    if form.validate_on_submit():
+        try:
+            data.set_status(db, managed, action, current_user.audit_name, form.reason.data,
+                            clock.iso_now())
+        except data.PilotError as refused:
+            flash(forms.pilot_error_message(refused.code), "warning")
+        else:
+            flash(str(TOGGLED[action]), "success")
+        return redirect(url_for("pilots_admin.pilot", code=code), code=303)
+    return render_template("pilots/admin/toggle.html", pilot=managed, action=action, form=form,
+                           retention_days=data.RETENTION_DAYS)
 
 
-def _event_page(pilot: dict, resident=None, values=None, errors=None, id_number=""):
+def _event_page(pilot: dict, lookup=None, event=None, resident=None):
     return render_template(
         "pilots/admin/event.html",
         pilot=pilot,
         resident=resident,
-        values=values or {"event_type": "", "occurred_on": "", "reason": "", "source": ""},
-        errors=errors or {},
-        id_number=id_number,
-        rules=[(t, r, data.rule_applicable(r)) for t, r in pilot["rules"].items()],
-        today=clock.today(),
+        lookup=lookup or forms.LookupForm(formdata=None),
+        form=event or lookup,
+        event=event or forms.EventForm(formdata=None, pilot=pilot, today=clock.today()),
     )
+
+
+def _covered_resident(db, pilot: dict, id_number: str, lookup):
+    """The resident the administrator looked up, if they live in the pilot's region."""
+    resident = data.find_resident(db, pilot, id_number, current_user.audit_name)
+    if resident is None or not resident["covered"]:
+        lookup.add_error("id_number", _("No resident of this pilot's region has this ID number"))
+        return None
+    return resident
 
 
 @admin_bp.get("/<code>/events")
 @staff_required(*ADMIN_ROLES)
 def event_form(code: str) -> str:
-    db = get_db()
-    return _event_page(_managed_pilot(db, code))
+    return _event_page(_managed_pilot(get_db(), code))
 
 
 @admin_bp.post("/<code>/events/lookup")
@@ -236,14 +216,14 @@ def event_lookup(code: str) -> str:
     """Find a resident by ID number (POST so the ID stays out of URLs and logs)."""
     db = get_db()
     managed = _managed_pilot(db, code)
-    id_number, errors = forms.validate_lookup(request.form)
-    if errors:
-        return _event_page(managed, errors=errors, id_number=request.form.get("id_number", ""))
-    resident = data.find_resident(db, managed, id_number, current_user.audit_name)
-    if resident is None or not resident["covered"]:
-        errors = {"id_number": _("No resident of this pilot's region has this ID number")}
-        return _event_page(managed, errors=errors, id_number=id_number)
-    return _event_page(managed, resident=resident, id_number=id_number)
+    lookup = forms.LookupForm()
+    if not lookup.validate():
+        return _event_page(managed, lookup=lookup)
+    resident = _covered_resident(db, managed, lookup.id_number.data, lookup)
+    event = forms.EventForm(formdata=None, pilot=managed, today=clock.today(),
+                            id_number=lookup.id_number.data)
+    return _event_page(managed, lookup=lookup, event=event if resident else None,
+                       resident=resident)
 
 
 @admin_bp.post("/<code>/events")
@@ -251,28 +231,24 @@ def event_lookup(code: str) -> str:
 def record_event(code: str):
     db = get_db()
     managed = _managed_pilot(db, code)
-    id_number, errors = forms.validate_lookup(request.form)
-    if errors:
-        return _event_page(managed, errors=errors, id_number=request.form.get("id_number", ""))
-    resident = data.find_resident(db, managed, id_number, current_user.audit_name)
-    if resident is None or not resident["covered"]:
-        errors = {"id_number": _("No resident of this pilot's region has this ID number")}
-        return _event_page(managed, errors=errors, id_number=id_number)
-    values, errors = forms.validate_event(request.form, managed, clock.today())
-    if not errors:
+    lookup = forms.LookupForm()
+    if not lookup.validate():
+        return _event_page(managed, lookup=lookup)
+    resident = _covered_resident(db, managed, lookup.id_number.data, lookup)
+    if resident is None:
+        return _event_page(managed, lookup=lookup)
+    event = forms.EventForm(pilot=managed, today=clock.today())
+    if event.validate():
         try:
-            data.record_event(db, managed, id_number, values["event_type"],
-                              values["occurred_on"], values["reason"], values["source"],
+            data.record_event(db, managed, lookup.id_number.data, event.event_type.data,
+                              event.occurred_on.data, event.reason.data, event.source.data,
                               current_user.audit_name, clock.iso_now())
         except data.PilotError as refused:
-            errors = {"event_type": forms.pilot_error_message(refused.code)}
+            event.add_error("event_type", forms.pilot_error_message(refused.code))
         else:
-            flash(_("Event recorded for %(id)s.", id=id_number[:4] + "**********" + id_number[-4:]),
-                  "success")
+            flash(_("Event recorded for %(id)s.", id=mask_id(lookup.id_number.data)), "success")
             return redirect(url_for("pilots_admin.pilot", code=code), code=303)
-    shown = dict(values, occurred_on=request.form.get("occurred_on", ""))
-    return _event_page(managed, resident=resident, values=shown, errors=errors,
-                       id_number=id_number)
+    return _event_page(managed, lookup=lookup, event=event, resident=resident)
 
 
 # ---------------------------------------------------------------------------------
@@ -284,11 +260,8 @@ def record_event(code: str):
 @with_appcontext
 def purge_closed_pilots_command() -> None:
     """Erase score events of pilots closed longer than the retention period."""
-    db = connect(current_app.config["DATABASE"])
-    try:
-        done = data.purge_closed(db, clock.today())
-    finally:
-        db.close()
+    with engine_for(current_app).connect() as conn:
+        done = data.purge_closed(conn, clock.today())
     if not done:
         click.echo("No closed pilot is past its retention period.")
     for code, erased in done:
@@ -303,20 +276,19 @@ def purge_closed_pilots_command() -> None:
 @click.option("--seed", "seed_value", type=int, default=1, show_default=True)
 def seed_pilot_events_command(code: str, share: float, seed_value: int) -> None:
     """Enrol a share of a pilot's residents with score events (bench and demo data)."""
-    db = connect(current_app.config["DATABASE"])
-    try:
-        enrolled, events = data.seed_pilot_events(db, code, share, seed_value, clock.today())
-    except data.PilotError:
-        raise click.ClickException(f"no pilot {code!r}")
-    finally:
-        db.close()
+    with engine_for(current_app).connect() as conn:
+        try:
+            enrolled, events = data.seed_pilot_events(conn, code, share, seed_value, clock.today())
+        except data.PilotError:
+            raise click.ClickException(f"no pilot {code!r}")
     click.echo(f"{code}: enrolled {enrolled} residents with {events} score events")
 
 
 def init_app(app: Flask) -> None:
-    """Register this capability's blueprints, CLI commands and template helpers."""
+    """Register this capability's blueprints and CLI commands."""
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     app.cli.add_command(purge_closed_pilots_command)
     app.cli.add_command(seed_pilot_events_command)
-    app.jinja_env.globals["pilot_reference"] = pilot_reference
+    app.jinja_env.globals.update(pilot_statuses=forms.PILOT_STATUSES,
+                                 enrolment_states=forms.ENROLMENT_STATES)

@@ -19,6 +19,28 @@ TIER_MINIMUM_DAYS = {"minor": 0, "general": 90, "serious": 365}
 
 FOCUS_FLAG_THRESHOLD = 3
 
+# Publication tier of each list's entries (NDRC credit-repair measures); a list not named
+# here is "general" for blacklists and focus lists, "minor" for redlists.
+LIST_TIER = {
+    "judgment_defaulter": "serious",
+    "restricted_consumption": "serious",
+    "railway_misconduct": "general",
+    "aviation_misconduct": "serious",
+    "major_tax_violation": "serious",
+    "procurement_dishonesty": "serious",
+    "focus_market_regulation": "general",
+    "focus_transport": "general",
+    "focus_ecology": "general",
+    "focus_work_safety": "general",
+    "taxpayer_a": "minor",
+    "blood_donor": "minor",
+    "volunteer_honours": "minor",
+}
+
+
+def tier_for(list_code: str, kind: str) -> str:
+    return LIST_TIER.get(list_code) or ("minor" if kind == "redlist" else "general")
+
 
 def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None

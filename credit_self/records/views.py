@@ -1,48 +1,38 @@
 """My record: every list entry about the signed-in resident and what it means."""
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, Flask, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import clock, limiter, navigation
+from .. import clock, registry, signals
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
+from ..extensions import limiter
 from ..htmx import is_partial_request
-from ..request_globals import once_per_request, signed_in_user
-from ..i18n import N_
 from . import entries, labels, rules
 
 bp = Blueprint("records", __name__)
-bp.record_once(lambda state: labels.init_app(state.app))
-# Signed-in pages of one's own record need no per-address limit; skipping the check
-# keeps it off the hottest page.
+# Signed-in pages of one's own record need no per-address limit.
 limiter.exempt(bp)
-navigation.register("records.my_record", N_("Your record"), order=10)
-
-
-def own_entries() -> list[dict]:
-    """Every entry about the signed-in resident, read once per request: /me shows them
-    and the inbox's expiry notices (a hook before the page) look at them too."""
-    return once_per_request(
-        "own_entries", lambda: entries.entries_for(get_db(), signed_in_user().id_number))
+registry.add_resident_page("records.my_record", _l("Your record"), order=10)
 
 
 @bp.get("/me")
 @resident_required
 def my_record() -> str:
     db = get_db()
-    summary = rules.summarise(
-        own_entries(),
-        clock.today(),
-        current_app.config["EXPIRY_WARNING_DAYS"],
-    )
+    found = entries.entries_for(db, current_user.id_number)
+    signals.record_viewed.send("records", conn=db, id_number=current_user.id_number,
+                               entries=found)
+    summary = rules.summarise(found, clock.today(), current_app.config["EXPIRY_WARNING_DAYS"])
     return render_template(
         "records/my_record.html",
         summary=summary,
-        resident=entries.register_record(db, signed_in_user().id_number),
+        resident=entries.register_record(db, current_user.id_number),
         today=clock.today(),
     )
 
 
-def own_entry(entry_id: int) -> dict:
+def _own_entry(entry_id: int) -> dict:
     """The signed-in resident's entry with its state, or 404 (audited) otherwise."""
     db = get_db()
     entry = entries.entry_for(db, current_user.id_number, entry_id)
@@ -60,17 +50,21 @@ def entry_detail(entry_id: int) -> str:
 
     `?view=summary` asks for the collapsed card (htmx "Hide details").
     """
-    db = get_db()
-    entry = own_entry(entry_id)
-    today = clock.today()
-    resident = entries.register_record(db, current_user.id_number)
+    entry = _own_entry(entry_id)
+    resident = entries.register_record(get_db(), current_user.id_number)
     context = {
         "entry": entry,
         "differences": rules.identifier_differences(entry, resident),
-        "today": today,
+        "today": clock.today(),
     }
     if is_partial_request():
         if request.args.get("view") == "summary":
             return render_template("records/_entry_summary.html", **context)
         return render_template("records/_entry_details.html", **context)
     return render_template("records/entry.html", **context)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(entry_kinds=labels.ENTRY_KINDS, entry_states=labels.ENTRY_STATES)
+    app.add_template_filter(labels.expiry_text)

@@ -6,15 +6,16 @@ import json
 import zipfile
 from dataclasses import dataclass
 
-from sqlite_utils import Database
+from sqlalchemy import Connection, inspect
 
-from ..certificates import scan_log
+from ..db import first, is_postgresql, rows, sql
 
 PAGE_SIZE = 20
 AUDIT_PAGE_SIZE = 50
 
 # Tables never exported as they are: secrets, or handled on their own below.
-_NOT_EXPORTED = {"accounts", "audit_log", "login_throttle", "import_batches", "import_rows"}
+_NOT_EXPORTED = {"accounts", "audit_log", "login_throttle", "import_batches", "import_rows",
+                 "account_sessions", "alembic_version", "catalog_token"}
 _ACCOUNT_FIELDS = ("login", "role", "activated_at", "disabled_at")
 # Child tables reached through a parent that holds id_number, when the other capability
 # did not declare a foreign key: table -> (column, parent table, parent column).
@@ -39,16 +40,14 @@ def split_actor(actor: str) -> tuple[str, str]:
     return role, login
 
 
-def describe_actors(db: Database, actors: set[str]) -> dict[str, Actor]:
+def describe_actors(conn: Connection, actors: set[str]) -> dict[str, Actor]:
     """Role and office for each actor string; the staff login itself is never returned."""
     logins = {split_actor(a)[1]: a for a in actors if split_actor(a)[0] in ("pilot_admin", "reviewer", "superadmin")}
     offices: dict[str, str | None] = {}
     if logins:
-        marks = ",".join("?" * len(logins))
-        for login, display_name in db.execute(
-            f"SELECT login, display_name FROM accounts WHERE login IN ({marks})", list(logins)
-        ):
-            offices[login] = display_name
+        for row in rows(conn, sql("SELECT login, display_name FROM accounts WHERE login IN :logins",
+                                  "logins"), logins=list(logins)):
+            offices[row["login"]] = row["display_name"]
     described = {}
     for actor in actors:
         role, login = split_actor(actor)
@@ -70,28 +69,27 @@ def describe_actors(db: Database, actors: set[str]) -> dict[str, Actor]:
 # ---------------------------------------------------------------- access log
 
 
-def access_log(db: Database, id_number: str, before: int | None = None, limit: int = PAGE_SIZE) -> tuple[list[dict], int | None]:
+def access_log(conn: Connection, id_number: str, before: int | None = None,
+               limit: int = PAGE_SIZE) -> tuple[list[dict], int | None]:
     """Audit rows about this resident by anyone else, newest first.
 
     Returns one page and the `before` cursor of the next page (None at the end).
     """
-    scan_log.fold_all(db)  # certificate scans still in a journal are reads of the record
-    params: list = [id_number, f"resident:{id_number}"]
-    sql = "SELECT seq, at, actor, action, detail FROM audit_log WHERE subject = ? AND actor != ?"
-    if before is not None:
-        sql += " AND seq < ?"
-        params.append(before)
-    sql += " ORDER BY seq DESC LIMIT ?"
-    params.append(limit + 1)
-    rows = list(db.query(sql, params))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    actors = describe_actors(db, {row["actor"] for row in rows})
-    for row in rows:
+    found = rows(
+        conn,
+        "SELECT seq, at, actor, action, detail FROM audit_log WHERE subject = :subject "
+        "AND actor != :own AND seq < :before ORDER BY seq DESC LIMIT :limit",
+        subject=id_number, own=f"resident:{id_number}",
+        before=before if before is not None else 2**63 - 1, limit=limit + 1,
+    )
+    more = len(found) > limit
+    found = found[:limit]
+    actors = describe_actors(conn, {row["actor"] for row in found})
+    for row in found:
         row["who"] = actors[row["actor"]]
         del row["actor"]  # never leaves the data layer: it holds the staff login
         row["detail"] = _detail(row["detail"])
-    return rows, (rows[-1]["seq"] if more and rows else None)
+    return found, (found[-1]["seq"] if more and found else None)
 
 
 def _detail(text: str | None) -> dict:
@@ -107,62 +105,62 @@ def _detail(text: str | None) -> dict:
 # ---------------------------------------------------------------- export
 
 
-def _columns(db: Database, table: str) -> list[str]:
-    return [column.name for column in db.table(table).columns]
-
-
-def _select_in(db: Database, table: str, column: str, values: list) -> list[dict]:
-    rows: list[dict] = []
+def _select_in(conn: Connection, table: str, column: str, values: list) -> list[dict]:
+    found: list[dict] = []
+    # Table and column names come from the database's own schema, never from input.
+    statement = sql(f'SELECT * FROM "{table}" WHERE "{column}" IN :values', "values")
     for start in range(0, len(values), 500):
-        chunk = values[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        rows.extend(db.query(f"SELECT * FROM [{table}] WHERE [{column}] IN ({marks})", chunk))
-    return rows
+        found.extend(rows(conn, statement, values=values[start:start + 500]))
+    return found
 
 
-def export_data(db: Database, id_number: str, generated_at: str) -> dict:
+def export_data(conn: Connection, id_number: str, generated_at: str) -> dict:
     """Everything held about one resident, table by table, and nobody else's rows.
 
     Tables with an `id_number` column are selected by it; tables without one are
     included through a parent that has it (declared foreign key, or _KNOWN_CHILDREN),
     so tables added by other capabilities are exported without a change here.
     """
-    scan_log.fold_all(db)
-    tables = db.table_names()
+    schema = inspect(conn)
+    tables = sorted(schema.get_table_names())
     data: dict[str, list[dict]] = {}
-    resident = list(db.query("SELECT * FROM residents WHERE id_number = ?", [id_number]))
-    data["residents"] = resident
+    data["residents"] = rows(conn, "SELECT * FROM residents WHERE id_number = :id_number",
+                             id_number=id_number)
     data["accounts"] = [
         {field: row[field] for field in _ACCOUNT_FIELDS}
-        for row in db.query("SELECT * FROM accounts WHERE id_number = ?", [id_number])
+        for row in rows(conn, "SELECT * FROM accounts WHERE id_number = :id_number",
+                        id_number=id_number)
     ]
     owned: dict[str, list[dict]] = {}
     for table in tables:
-        if table in _NOT_EXPORTED or table == "residents" or table.startswith("_"):
+        if table in _NOT_EXPORTED or table == "residents":
             continue
-        if "id_number" in _columns(db, table):
-            owned[table] = list(
-                db.query(f"SELECT * FROM [{table}] WHERE id_number = ? ORDER BY rowid", [id_number])
-            )
+        columns = [column["name"] for column in schema.get_columns(table)]
+        if "id_number" in columns:
+            order = ", ".join(f'"{name}"' for name in
+                              schema.get_pk_constraint(table)["constrained_columns"] or columns[:1])
+            owned[table] = rows(conn, f'SELECT * FROM "{table}" WHERE id_number = :id_number '
+                                      f"ORDER BY {order}", id_number=id_number)
     data.update(owned)
     for table in tables:
-        if table in _NOT_EXPORTED or table in data or table.startswith("_"):
+        if table in _NOT_EXPORTED or table in data:
             continue
         links = [
-            (fk.column, fk.other_table, fk.other_column)
-            for fk in db.table(table).foreign_keys
-            if fk.other_table in owned
+            (fk["constrained_columns"][0], fk["referred_table"], fk["referred_columns"][0])
+            for fk in schema.get_foreign_keys(table)
+            if fk["referred_table"] in owned and len(fk["constrained_columns"]) == 1
         ]
         if not links and table in _KNOWN_CHILDREN and _KNOWN_CHILDREN[table][1] in owned:
             links = [_KNOWN_CHILDREN[table]]
-        rows: dict[tuple, dict] = {}
+        found: dict[tuple, dict] = {}
         for column, parent, parent_column in links:
-            keys = sorted({row[parent_column] for row in owned[parent] if row.get(parent_column) is not None})
-            for row in _select_in(db, table, column, keys):
-                rows[tuple(sorted(row.items(), key=lambda item: item[0]))] = row
+            keys = sorted({row[parent_column] for row in owned[parent]
+                           if row.get(parent_column) is not None})
+            for row in _select_in(conn, table, column, keys):
+                found[tuple(sorted(row.items(), key=lambda item: item[0]))] = row
         if links:
-            data[table] = list(rows.values())
-    log, _ = access_log(db, id_number, limit=10_000_000)
+            data[table] = list(found.values())
+    log, _ = access_log(conn, id_number, limit=10_000_000)
     data["access_log"] = [
         {
             "at": row["at"],
@@ -206,12 +204,21 @@ def export_zip(export: dict) -> bytes:
 # ---------------------------------------------------------------- audit viewer
 
 
-def audit_actions(db: Database) -> list[str]:
-    return [row[0] for row in db.execute("SELECT DISTINCT action FROM audit_log ORDER BY action")]
+def audit_actions(conn: Connection) -> list[str]:
+    """Every action in the log, read by stepping through its index (one look-up per
+    action), so the cost does not grow with the number of rows."""
+    return [row["action"] for row in rows(conn, """
+        WITH RECURSIVE actions(action) AS (
+            SELECT MIN(action) FROM audit_log
+            UNION ALL
+            SELECT (SELECT MIN(a.action) FROM audit_log a WHERE a.action > actions.action)
+            FROM actions WHERE actions.action IS NOT NULL
+        )
+        SELECT action FROM actions WHERE action IS NOT NULL""")]
 
 
 def audit_page(
-    db: Database,
+    conn: Connection,
     actor: str = "",
     action: str = "",
     subject: str = "",
@@ -221,30 +228,37 @@ def audit_page(
     limit: int = AUDIT_PAGE_SIZE,
 ) -> tuple[list[dict], int | None]:
     """Filtered audit rows, newest first; actor matches part of the actor text."""
-    scan_log.fold_all(db)
-    clauses, params = [], []
+    clauses, params = [], {}
     if actor:
-        clauses.append("instr(actor, ?) > 0")
-        params.append(actor)
+        # Case-sensitive substring on both engines (LIKE is not, on SQLite).
+        clauses.append("strpos(actor, :actor) > 0" if is_postgresql(conn) else "instr(actor, :actor) > 0")
+        params["actor"] = actor
     if action:
-        clauses.append("action = ?")
-        params.append(action)
+        clauses.append("action = :action")
+        params["action"] = action
     if subject:
-        clauses.append("subject = ?")
-        params.append(subject)
+        clauses.append("subject = :subject")
+        params["subject"] = subject
     if date_from:
-        clauses.append("substr(at, 1, 10) >= ?")
-        params.append(date_from)
+        clauses.append("at >= :date_from")
+        params["date_from"] = date_from
     if date_to:
-        clauses.append("substr(at, 1, 10) <= ?")
-        params.append(date_to)
+        # Timestamps are ISO text: every moment of the last day sorts before the next day.
+        clauses.append("at < :date_after")
+        params["date_after"] = _day_after(date_to)
     if before is not None:
-        clauses.append("seq < ?")
-        params.append(before)
+        clauses.append("seq < :before")
+        params["before"] = before
+    # The clauses are fixed strings chosen above; values are parameters.
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-    rows = list(
-        db.query(f"SELECT * FROM audit_log {where} ORDER BY seq DESC LIMIT ?", [*params, limit + 1])
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1]["seq"] if more and rows else None)
+    found = rows(conn, f"SELECT * FROM audit_log {where} ORDER BY seq DESC LIMIT :limit",
+                 **params, limit=limit + 1)
+    more = len(found) > limit
+    found = found[:limit]
+    return found, (found[-1]["seq"] if more and found else None)
+
+
+def _day_after(day: str) -> str:
+    from datetime import date, timedelta
+
+    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()

@@ -1,9 +1,12 @@
-"""Validation of the transparency pages' forms (upload, audit filters)."""
-from dataclasses import dataclass, field
+"""The transparency pages' forms: a list feed upload, confirming it, the audit filters."""
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import FileField
+from wtforms import BooleanField, StringField, ValidationError
 
-from ..i18n import lazy_gettext as _l
+from ..forms import Form, SelectField
+from ..registry import Tag
 from . import imports
 
 # Rejection reasons as the result page words them.
@@ -19,72 +22,92 @@ REASONS = {
     "duplicate_in_file": _l("The same document number appears earlier in the file"),
     "document_other_person": _l("This document number is already on the list for another person"),
 }
-PARTIAL_REQUIRED = _l("Some rows were rejected: tick the box to import only the valid rows")
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+BATCH_STATUSES = {
+    "imported": Tag(_l("Imported"), "green"),
+    "validated": Tag(_l("Not imported yet"), "yellow"),
+}
 
 
-@dataclass
-class ImportUpload:
-    list_code: str
-    filename: str = ""
-    rows: list[dict] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
+class ImportForm(Form):
+    """A department's feed: which list, and the CSV file (read and checked here)."""
 
-    @classmethod
-    def from_request(cls, request, lists: dict) -> "ImportUpload":
-        form = cls(list_code=request.form.get("list_code", "").strip())
-        if form.list_code not in lists:
-            form.errors["list_code"] = str(_l("Select the list the file belongs to"))
-        upload = request.files.get("feed")
-        if upload is None or not upload.filename:
-            form.errors["feed"] = str(_l("Select a CSV file"))
-            return form
-        form.filename = upload.filename[:200]
-        raw = upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(raw) > MAX_UPLOAD_BYTES:
-            form.errors["feed"] = str(_l("The file must be smaller than 20 MB"))
-            return form
+    list_code = SelectField(_l("List"), choices=[], message=_l("Select the list the file belongs to"))
+    feed = FileField(_l("CSV file"))
+
+    def __init__(self, *args, lists: dict[str, dict], list_names: list[tuple[str, str]],
+                 max_bytes: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.list_code.choices = list_names
+        self.max_bytes = max_bytes
+        self.rows: list[dict] = []
+        self.filename = ""
+
+    def validate_feed(self, field) -> None:
+        upload = field.data
+        if upload is None or not getattr(upload, "filename", ""):
+            raise ValidationError(_l("Select a CSV file"))
+        self.filename = upload.filename[:200]
+        raw = upload.read(self.max_bytes + 1)
+        if len(raw) > self.max_bytes:
+            raise ValidationError(_l("The file must be smaller than 20 MB"))
         try:
-            form.rows = imports.read_csv(raw.decode("utf-8"))
+            self.rows = imports.read_csv(raw.decode("utf-8"))
         except UnicodeDecodeError:
-            form.errors["feed"] = str(_l("The file must be a CSV file saved as UTF-8"))
+            raise ValidationError(_l("The file must be a CSV file saved as UTF-8")) from None
         except imports.ImportFileError as problem:
-            if str(problem):
-                form.errors["feed"] = str(_l("The file is missing columns: %(columns)s", columns=str(problem)))
-            else:
-                form.errors["feed"] = str(_l("The file has no rows"))
-        return form
+            raise ValidationError({
+                "missing_columns": _l("The file is missing columns: %(columns)s",
+                                      columns=problem.detail),
+                "no_rows": _l("The file has no rows"),
+                "field_too_long": _l("A value in the file is longer than 10,000 characters "
+                                     "(row ending on line %(line)s)", line=problem.detail),
+            }.get(problem.code, _l("The file is not a CSV file that can be read"))) from None
 
 
-@dataclass
-class AuditFilters:
-    actor: str = ""
-    action: str = ""
-    subject: str = ""
-    date_from: str = ""
-    date_to: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
+class ConfirmImportForm(Form):
+    partial = BooleanField()
 
-    @classmethod
-    def from_args(cls, args) -> "AuditFilters":
-        filters = cls(**{name: args.get(name, "").strip()[:100] for name in
-                         ("actor", "action", "subject", "date_from", "date_to")})
-        for name in ("date_from", "date_to"):
-            value = getattr(filters, name)
-            if value:
-                try:
-                    date.fromisoformat(value)
-                except ValueError:
-                    filters.errors[name] = str(_l("Enter the date as YYYY-MM-DD, for example 2026-03-27"))
-        return filters
+    def __init__(self, *args, rejected: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rejected = rejected
+
+    def validate_partial(self, field) -> None:
+        if self.rejected and not field.data:
+            raise ValidationError(_l("Some rows were rejected: tick the box to import only the "
+                                     "valid rows"))
+
+
+def _date(form, field) -> None:
+    if field.data:
+        try:
+            date.fromisoformat(field.data)
+        except ValueError:
+            raise ValidationError(_l("Enter the date as YYYY-MM-DD, for example 2026-03-27")) from None
+
+
+def _short(value):
+    return value.strip()[:100] if isinstance(value, str) else value
+
+
+class AuditFilters(Form):
+    """The audit log viewer's filters (a GET form: shareable links). An invalid date is
+    left out of the search and shown as an error."""
+
+    actor = StringField(_l("Actor (part of it, e.g. reviewer:)"), filters=[_short])
+    action = SelectField(_l("Action"), choices=[])
+    subject = StringField(_l("Subject ID number"), filters=[_short])
+    date_from = StringField(_l("From date (YYYY-MM-DD)"), filters=[_short], validators=[_date])
+    date_to = StringField(_l("To date (YYYY-MM-DD)"), filters=[_short], validators=[_date])
+
+    FIELDS = ("actor", "action", "subject", "date_from", "date_to")
+
+    def __init__(self, *args, actions: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.action.choices = [("", _l("Any action")), *((code, code) for code in actions)]
 
     def query(self) -> dict[str, str]:
-        """The filters to apply; an invalid date is left out (and shown as an error)."""
-        return {
-            name: getattr(self, name)
-            for name in ("actor", "action", "subject", "date_from", "date_to")
-            if name not in self.errors
-        }
+        """The filters to apply (an invalid date is left out)."""
+        return {name: self[name].data or "" for name in self.FIELDS if not self[name].errors}
 
     def args(self) -> dict[str, str]:
-        return {k: v for k, v in self.query().items() if v}
+        return {key: value for key, value in self.query().items() if value}

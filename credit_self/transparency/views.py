@@ -20,15 +20,15 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit, clock, navigation
-from ..admin import tools
+from .. import audit, clock, registry
 from ..auth.roles import resident_required, staff_required
-from ..db import connect, get_db
+from ..db import engine_for, get_db
+from ..formatters import localized
 from ..htmx import is_partial_request
-from ..i18n import N_
-from ..i18n import lazy_gettext as _l
+from ..security import allows_large_upload
 from . import data, forms, imports
 
 bp = Blueprint("transparency", __name__)
@@ -38,13 +38,13 @@ admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
 IMPORT_ROLES = ("superadmin",)
 AUDIT_ROLES = ("superadmin",)
 
-navigation.register("transparency.access_log", N_("Who looked"), order=60)
-navigation.register("transparency.export", N_("Your data"), order=70)
-tools.register(
+registry.add_resident_page("transparency.access_log", _l("Who looked"), order=60)
+registry.add_resident_page("transparency.export", _l("Your data"), order=70)
+registry.add_admin_tool(
     "transparency_admin.imports", _l("List imports"),
     _l("Load a department's list feed after checking every row."), roles=IMPORT_ROLES,
 )
-tools.register(
+registry.add_admin_tool(
     "transparency_admin.audit_log", _l("Audit log"),
     _l("Search who did what, and check that the log has not been altered."), roles=AUDIT_ROLES,
 )
@@ -107,8 +107,11 @@ def who_label(who: data.Actor):
 
 
 def _before_arg() -> int | None:
+    """The `before` cursor of "Load more": a sequence number, or nothing at all."""
     value = request.args.get("before", "")
-    return int(value) if value.isdigit() else None
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 # ---------------------------------------------------------------- residents
@@ -156,30 +159,39 @@ def export_download(fmt: str) -> Response:
 # ---------------------------------------------------------------- list imports
 
 
+def _import_form(conn, formdata=None) -> forms.ImportForm:
+    lists = imports.known_lists(conn)
+    names = [("", _l("Choose a list")),
+             *((code, f"{localized(row, 'name')} ({code})") for code, row in lists.items())]
+    kwargs = {} if formdata is None else {"formdata": formdata}
+    return forms.ImportForm(lists=lists, list_names=names,
+                            max_bytes=current_app.config["IMPORT_MAX_BYTES"], **kwargs)
+
+
 @admin_bp.route("/imports", methods=["GET", "POST"], endpoint="imports")
 @staff_required(*IMPORT_ROLES)
+@allows_large_upload
 def imports_home() -> Response | str:
     """Upload a feed: validated row by row, stored server-side, shown for confirmation."""
     db = get_db()
-    lists = imports.known_lists(db)
-    errors: dict[str, str] = {}
-    chosen = request.form.get("list_code", "")
-    if request.method == "POST":
-        form = forms.ImportUpload.from_request(request, lists)
-        errors = form.errors
-        chosen = form.list_code
-        if not errors:
-            results = imports.validate(db, form.rows, form.list_code, clock.today())
-            batch_id = imports.store_batch(
-                db, results, form.list_code, form.filename, current_user.audit_name, clock.iso_now()
-            )
-            return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
+    form = _import_form(db)
+    if form.validate_on_submit():
+        results = imports.validate(db, form.rows, form.list_code.data, clock.today())
+        batch_id = imports.store_batch(db, results, form.list_code.data, form.filename,
+                                       current_user.audit_name, clock.iso_now())
+        return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
+    return render_template("transparency/imports.html", form=form,
+                           batches=imports.recent_batches(db))
+
+
+def _batch_page(batch: dict, rows: list, form: forms.ConfirmImportForm) -> str:
     return render_template(
-        "transparency/imports.html",
-        lists=list(lists.values()),
-        chosen=chosen,
-        errors=errors,
-        batches=imports.recent_batches(db),
+        "transparency/import_batch.html",
+        batch=batch,
+        accepted=[r for r in rows if r.ok],
+        rejected=[r for r in rows if not r.ok],
+        reasons=forms.REASONS,
+        form=form,
     )
 
 
@@ -191,14 +203,8 @@ def import_batch(batch_id: str) -> str:
     if batch is None:
         abort(404)
     rows = imports.batch_rows(db, batch_id)
-    return render_template(
-        "transparency/import_batch.html",
-        batch=batch,
-        accepted=[r for r in rows if r.ok],
-        rejected=[r for r in rows if not r.ok],
-        reasons=forms.REASONS,
-        errors={},
-    )
+    return _batch_page(batch, rows, forms.ConfirmImportForm(
+        formdata=None, rejected=sum(1 for r in rows if not r.ok)))
 
 
 @admin_bp.post("/imports/<batch_id>/confirm")
@@ -211,21 +217,11 @@ def import_confirm(batch_id: str) -> Response | str:
     if batch["status"] != "validated":
         return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
     rows = imports.batch_rows(db, batch_id)
-    rejected = [r for r in rows if not r.ok]
-    allow_partial = request.form.get("partial") == "yes"
-    if rejected and not allow_partial:
-        return render_template(
-            "transparency/import_batch.html",
-            batch=batch,
-            accepted=[r for r in rows if r.ok],
-            rejected=rejected,
-            reasons=forms.REASONS,
-            errors={"partial": forms.PARTIAL_REQUIRED},
-        )
-    imports.apply_import(
-        db, rows, batch["list_code"], batch_id, current_user.audit_name, clock.iso_now(),
-        allow_partial=allow_partial,
-    )
+    form = forms.ConfirmImportForm(rejected=sum(1 for r in rows if not r.ok))
+    if not form.validate():
+        return _batch_page(batch, rows, form)
+    imports.apply_import(db, rows, batch["list_code"], batch_id, current_user.audit_name,
+                         clock.iso_now(), allow_partial=bool(form.partial.data))
     return redirect(url_for(".import_batch", batch_id=batch_id), code=303)
 
 
@@ -236,23 +232,22 @@ def import_confirm(batch_id: str) -> Response | str:
 @staff_required(*AUDIT_ROLES)
 def audit_log() -> str:
     db = get_db()
-    filters = forms.AuditFilters.from_args(request.args)
+    filters = forms.AuditFilters(formdata=request.args, actions=data.audit_actions(db))
+    filters.validate()
     rows, next_before = data.audit_page(db, **filters.query(), before=_before_arg())
-    context = {
-        "rows": rows,
-        "next_before": next_before,
-        "filters": filters,
-        "errors": filters.errors,
-        "next_args": filters.args(),
-    }
+    context = {"rows": rows, "next_before": next_before, "filters": filters,
+               "next_args": filters.args()}
     if is_partial_request():
         return render_template("transparency/_audit_rows.html", **context)
-    return render_template(
-        "transparency/audit.html",
-        chain=audit.verify(db),
-        actions=data.audit_actions(db),
-        **context,
-    )
+    return render_template("transparency/audit.html", form=filters, **context)
+
+
+@admin_bp.get("/audit/verify")
+@staff_required(*AUDIT_ROLES)
+def audit_verify() -> str:
+    """Check the whole chain on demand (its cost grows with the log, so the audit log
+    page itself never does this)."""
+    return render_template("transparency/audit_verify.html", chain=audit.verify(get_db()))
 
 
 # ---------------------------------------------------------------- CLI
@@ -268,14 +263,15 @@ def import_list_command(csv_file: Path, list_code: str, partial: bool) -> None:
     import time
 
     started = time.perf_counter()
-    db = connect(current_app.config["DATABASE"])
-    try:
+    with engine_for(current_app).connect() as db:
         if list_code not in imports.known_lists(db):
             raise click.ClickException(f"unknown list code {list_code!r}")
         try:
             rows = imports.read_csv(csv_file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError:
+            raise click.ClickException("not a UTF-8 text file") from None
         except imports.ImportFileError as problem:
-            raise click.ClickException(f"not a list feed: missing columns {problem}") from None
+            raise click.ClickException(f"not a list feed: {problem.code} {problem.detail}") from None
         results = imports.validate(db, rows, list_code, clock.today())
         rejected = [r for r in results if not r.ok]
         for result in rejected[:50]:
@@ -293,8 +289,6 @@ def import_list_command(csv_file: Path, list_code: str, partial: bool) -> None:
         outcome = imports.apply_import(
             db, results, list_code, batch_id, "system:cli", clock.iso_now(), allow_partial=partial
         )
-    finally:
-        db.close()
     click.echo(
         f"batch {batch_id}: {outcome.inserted} created, {outcome.updated} updated, "
         f"{outcome.unchanged} unchanged, {outcome.skipped} rejected "
@@ -308,8 +302,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.cli.add_command(import_list_command)
 
-    # Plain functions of their argument: globals, not a context processor run per page.
     app.jinja_env.globals.update(
         transparency_action_label=action_label,
         transparency_who_label=who_label,
+        import_batch_statuses=forms.BATCH_STATUSES,
     )

@@ -41,23 +41,22 @@ def _free_port() -> int:
 
 
 class LiveServer(str):
-    """The server's base URL, also carrying the path of the database it serves."""
+    """The server's base URL, also carrying the URL of the database it serves."""
 
-    def __new__(cls, base_url: str, db_path: Path):
+    def __new__(cls, base_url: str, database_url: str):
         server = super().__new__(cls, base_url)
-        server.db_path = db_path
+        server.database_url = database_url
         return server
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory, seeded_template):
+def live_server(tmp_path_factory, databases):
     """`flask run` in its own process on a copy of the seeded database."""
-    db_path = tmp_path_factory.mktemp("live") / "live.db"
-    db_path.write_bytes(seeded_template.read_bytes())
+    database_url = databases.new("live")
     port = _free_port()
     env = dict(
         os.environ,
-        CREDIT_SELF_DB=str(db_path),
+        CREDIT_SELF_DATABASE_URL=database_url,
         CREDIT_SELF_SECRET_KEY="browser-test-secret",
         CREDIT_SELF_RATELIMIT_ENABLED="0",
         FLASK_APP="app",
@@ -81,10 +80,11 @@ def live_server(tmp_path_factory, seeded_template):
                 process.kill()
                 raise RuntimeError(f"server did not start; see {log.name}")
             time.sleep(0.2)
-    yield LiveServer(base_url, db_path)
+    yield LiveServer(base_url, database_url)
     process.terminate()
     process.wait(timeout=10)
     log.close()
+    databases.drop(database_url)
 
 
 @pytest.fixture(scope="session")

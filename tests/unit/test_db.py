@@ -1,75 +1,59 @@
-"""Write transactions: all or nothing, and a writer waits for another's lock."""
-import sqlite3
+"""Write transactions on both engines: all or nothing, savepoints when nested, and on
+SQLite a writer that waits for another's write lock instead of failing."""
 import threading
 
 import pytest
 
-from credit_self import db as database
+from credit_self import audit
+from credit_self.db import make_engine, write_transaction
 
 
-@pytest.fixture
-def path(tmp_path):
-    file = tmp_path / "t.db"
-    conn = database.connect(str(file))
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("CREATE TABLE t (n INTEGER)")
-    conn.conn.close()
-    return str(file)
+def _holidays(db) -> int:
+    return db.scalar("SELECT count(*) FROM holidays")
 
 
-def _count(path):
-    return database.connect(path).execute("SELECT count(*) FROM t").fetchone()[0]
-
-
-def test_a_writer_waits_for_the_lock_then_writes(path):
-    # The holder commits from a timer thread, so its connection may cross threads.
-    holder = database.Database(sqlite3.connect(path, check_same_thread=False))
-    waiter = database.connect(path)
-    holder.execute("BEGIN IMMEDIATE")
-    holder.execute("INSERT INTO t VALUES (1)")
-    release = threading.Timer(0.05, lambda: holder.conn.execute("COMMIT"))
-    release.start()  # the waiter must still be waiting then: far less than 5 s
-    with database.write_transaction(waiter):
-        waiter.execute("INSERT INTO t VALUES (2)")
-    release.join()
-    assert _count(path) == 2
-    assert waiter.execute("PRAGMA busy_timeout").fetchone()[0] == database.BUSY_TIMEOUT_MS
-
-
-def test_a_writer_gives_up_after_the_timeout_and_changes_nothing(path, monkeypatch):
-    monkeypatch.setattr(database, "BUSY_TIMEOUT_MS", 30)
-    holder = database.connect(path)
-    holder.execute("BEGIN IMMEDIATE")
-    waiter = database.connect(path)
-    with pytest.raises(sqlite3.OperationalError, match="locked"):
-        with database.write_transaction(waiter):
-            waiter.execute("INSERT INTO t VALUES (2)")
-    holder.conn.execute("ROLLBACK")
-    assert _count(path) == 0
-    assert not waiter.conn.in_transaction
-
-
-def test_an_error_inside_rolls_everything_back(path):
-    db = database.connect(path)
+def test_an_error_inside_rolls_everything_back(db):
+    before = _holidays(db)
     with pytest.raises(ZeroDivisionError):
-        with database.write_transaction(db):
-            db.execute("INSERT INTO t VALUES (1)")
+        with write_transaction(db):
+            db.execute("INSERT INTO holidays (day, kind) VALUES ('2031-01-01', 'holiday')")
             1 / 0
-    assert _count(path) == 0
+    assert _holidays(db) == before
 
 
-def test_reads_give_the_same_rows_as_sqlite_utils(path):
-    db = database.connect(path)
-    db.execute("INSERT INTO t VALUES (1), (2)")
-    sql = "SELECT n, n AS n, n * 10 AS tens FROM t ORDER BY n"
-    assert list(db.query(sql)) == list(database.Database.query(db, sql))
-    assert list(db.query("  with x AS (SELECT 5 AS n) SELECT n FROM x")) == [{"n": 5}]
+def test_a_nested_unit_rolls_back_alone(db):
+    before = _holidays(db)
+    with write_transaction(db):
+        db.execute("INSERT INTO holidays (day, kind) VALUES ('2031-01-01', 'holiday')")
+        with pytest.raises(ZeroDivisionError):
+            with write_transaction(db):
+                db.execute("INSERT INTO holidays (day, kind) VALUES ('2031-01-02', 'holiday')")
+                1 / 0
+    assert _holidays(db) == before + 1
 
 
-def test_a_write_sent_as_a_read_is_still_refused_and_undone(path):
-    db = database.connect(path)
-    with pytest.raises(ValueError):
-        list(db.query("UPDATE t SET n = 3"))
-    with pytest.raises(ValueError):
-        db.query("DELETE FROM t")
-    assert not db.conn.in_transaction
+def test_a_writer_waits_for_another_writers_lock_then_writes(database_url, db):
+    """SQLite: BEGIN IMMEDIATE waits on busy_timeout; PostgreSQL: the audit chain's
+    lock. Either way the second writer neither fails nor breaks the chain."""
+    engine = make_engine(database_url)
+    locked, release = threading.Event(), threading.Event()
+    start = db.scalar("SELECT max(seq) FROM audit_log")
+
+    def hold_the_lock() -> None:
+        with engine.connect() as holder, write_transaction(holder):
+            audit.record(holder, "resident:1", "first", None)
+            locked.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    locked.wait(5)
+    threading.Timer(0.3, release.set).start()  # far less than the 5 s a writer may wait
+    with engine.connect() as waiter:
+        audit.record(waiter, "resident:2", "second", None)
+    holder.join()
+    engine.dispose()
+    actions = [row["action"] for row in db.query("SELECT action FROM audit_log WHERE seq > ? "
+                                                "ORDER BY seq", [start])]
+    assert actions == ["first", "second"]
+    assert audit.verify(db).ok

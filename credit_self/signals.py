@@ -1,0 +1,16 @@
+"""Events that cross capabilities, as blinker signals (the library Flask's own signals
+use). A sender never knows who listens; receivers run in the sender's transaction, so
+what they write commits or rolls back with the change that caused it.
+"""
+from blinker import Namespace
+
+_signals = Namespace()
+
+# An entry was added or changed (a department feed, a decision on a correction).
+# Sent with conn, entry_id, id_number, change ("added", "changed", "status"),
+# fields {field: (old, new)}, at, and correction_id when a decision caused it.
+entry_changed = _signals.signal("entry-changed")
+
+# A resident opened their own record (/me): a moment to look at what is about to change.
+# Sent with conn, id_number, entries (every entry, as records reads them).
+record_viewed = _signals.signal("record-viewed")

@@ -1,0 +1,45 @@
+"""What every template can use: the layout's navigation and language switch, the
+registry's entry tags and panels, and StrictUndefined so a typo fails loudly."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, url_for
+from flask_babel import get_locale
+from flask_login import current_user
+from jinja2 import StrictUndefined
+
+from . import registry
+from .i18n import LANGUAGE_NAMES
+
+
+def _resident_nav() -> list[dict[str, Any]]:
+    """The resident navigation for the signed-in resident, with each badge's count."""
+    if not (current_user.is_authenticated and current_user.is_resident):
+        return []
+    return [{"endpoint": item.endpoint, "label": item.label, "href": url_for(item.endpoint),
+             "badge": item.badge() if item.badge else 0, "badge_words": item.badge_words}
+            for item in registry.resident_pages()]
+
+
+def _layout() -> dict[str, Any]:
+    locale = get_locale()
+    code = str(locale) if locale is not None else "en"
+    chinese = locale is not None and locale.language == "zh"
+    return {
+        "current_language": "zh_CN" if chinese else "en",
+        "language_names": LANGUAGE_NAMES,
+        "is_zh": chinese,
+        "html_lang": "zh-Hans-CN" if chinese else code,
+    }
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.undefined = StrictUndefined
+    app.context_processor(_layout)
+    app.jinja_env.globals.update(
+        resident_nav=_resident_nav,
+        entry_tags=registry.entry_tags,
+        entry_panels=registry.entry_panels,
+        admin_tools_for=registry.admin_tools_for,
+    )
