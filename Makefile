@@ -7,7 +7,7 @@ PORT ?= 5000
 RESIDENTS ?= 10000
 export FLASK_APP := app
 
-.PHONY: run test bench venv dev-venv translations browser clean extract-messages
+.PHONY: run test bench venv dev-venv translations browser servers clean extract-messages
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -32,10 +32,12 @@ translations: $(VENV)/.installed
 	  if [ -d "$$dir" ]; then $(BIN)/pybabel compile -d "$$dir" || exit 1; fi; \
 	done
 
+# One gunicorn process with threads: the embedded database and the in-memory rate limits
+# are exact within one process (see gunicorn.conf.py for several workers).
 run: venv translations
 	$(BIN)/flask seed --residents $(RESIDENTS) --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: $(BIN)/flask demo-accounts)"
-	$(BIN)/gunicorn --workers 2 --bind 127.0.0.1:$(PORT) --access-logfile - 'app:create_app()'
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 
 # Playwright's own browser download is not possible offline: use Debian's Chromium,
@@ -49,8 +51,21 @@ browser:
 	  echo "No Chromium found: install Debian's chromium package or run 'playwright install chromium'" >&2; exit 1; \
 	fi
 
-test: dev-venv translations browser
-	$(BIN)/python -m pytest
+# The suite needs PostgreSQL and Redis servers: tests/run.py starts throwaway ones unless
+# CREDIT_SELF_TEST_DATABASE_URL and CREDIT_SELF_TEST_REDIS_URL name running ones. Their
+# programs come from Debian, installed here when we are root and they are missing.
+servers:
+	@if ! command -v redis-server >/dev/null || ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -qq postgresql redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql redis-server)); \
+	  else \
+	    echo "PostgreSQL and Redis are needed: install Debian's postgresql and redis-server" >&2; exit 1; \
+	  fi; \
+	fi
+
+# The whole suite on SQLite, then again on PostgreSQL (tests/run.py).
+test: dev-venv translations browser servers
+	$(BIN)/python tests/run.py
 
 # Benchmarks: 1,000,000 residents, gunicorn with 2 workers, wrk, ratios to a baseline.
 bench: venv translations

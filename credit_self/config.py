@@ -15,13 +15,25 @@ INSTANCE_PATH = PROJECT_ROOT / "instance"
 MEGABYTE = 1024 * 1024
 
 
+def setting(name: str, default: str | None = None) -> str | None:
+    """An environment setting, or the content of the file `<name>_FILE` names (how
+    container platforms hand over secrets)."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text().strip()
+    return default
+
+
 def _secret_key(instance_path: Path) -> str:
     """Return the signing key: from the environment, else one kept in instance/.
 
     A key generated once and stored keeps sessions valid across restarts of `make run`
     without ever committing a key to git.
     """
-    from_env = os.environ.get("CREDIT_SELF_SECRET_KEY")
+    from_env = setting("CREDIT_SELF_SECRET_KEY")
     if from_env:
         return from_env
     key_file = instance_path / "secret_key"
@@ -45,14 +57,14 @@ def _secret_key(instance_path: Path) -> str:
 def database_url(instance_path: Path) -> str:
     """CREDIT_SELF_DATABASE_URL; else CREDIT_SELF_DB, a path to an SQLite file; else the
     embedded database under instance/."""
-    url = os.environ.get("CREDIT_SELF_DATABASE_URL")
+    url = setting("CREDIT_SELF_DATABASE_URL")
     if url:
         return url
     return sqlite_url(os.environ.get("CREDIT_SELF_DB") or instance_path / "credit_self.db")
 
 
 def _list(name: str) -> list[str]:
-    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+    return [part.strip() for part in (setting(name) or "").split(",") if part.strip()]
 
 
 def trusted_hosts() -> list[str]:
@@ -111,8 +123,10 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "RATELIMIT_ENABLED": os.environ.get("CREDIT_SELF_RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_STORAGE_URI": os.environ.get("CREDIT_SELF_RATELIMIT_STORAGE", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
-        "LOGIN_RATE_LIMIT": "20 per minute;200 per day",
-        "ACTIVATE_RATE_LIMIT": "10 per minute;60 per day",
+        "LOGIN_RATE_LIMIT": os.environ.get("CREDIT_SELF_LOGIN_RATE_LIMIT",
+                                           "20 per minute;200 per day"),
+        "ACTIVATE_RATE_LIMIT": os.environ.get("CREDIT_SELF_ACTIVATE_RATE_LIMIT",
+                                              "10 per minute;60 per day"),
         "VERIFY_RATE_LIMIT": os.environ.get("CREDIT_SELF_VERIFY_RATE_LIMIT", "60 per minute"),
         # Certificate token secrets, newest first (rotation); SECRET_KEY when none.
         "CERTIFICATE_SECRETS": _list("CREDIT_SELF_CERTIFICATE_SECRETS") or None,

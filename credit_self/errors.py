@@ -2,7 +2,7 @@
 from flask import Flask, render_template
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 ERROR_PAGES = {
     400: (_l("Something was wrong with that request"), _l("Go back, reload the page and try again.")),
@@ -34,6 +34,11 @@ def init_app(app: Flask) -> None:
             _l("This form has expired or did not come from this service. "
                "Go back, reload the page and try again."),
         )
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_error: SecurityError) -> tuple[str, int, dict]:
+        # The Host header is not one of ours: no page (its links would name that host).
+        return "Bad request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     # Unhandled exceptions reach this as InternalServerError (outside tests, which
     # let them propagate so failures show their traceback).

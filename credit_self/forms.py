@@ -14,7 +14,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 import wtforms
-from wtforms import Field, StringField, ValidationError
+from wtforms import Field, SelectChoice, StringField, ValidationError
 from wtforms.validators import StopValidation
 from wtforms.utils import unset_value
 from wtforms.widgets import TextInput
@@ -147,19 +147,25 @@ class DateField(Field):
         except (ValueError, OverflowError):
             self.process_errors.append(self.invalid_message)
 
-    def _value(self) -> str:
-        return ""
-
 
 class _OneOfTheChoices:
     """Radios and selects that answer anything but one of their choices (nothing, a
-    forged value, one that does not convert) with the field's own words ("Select ...")."""
+    forged value, one that does not convert) with the field's own words ("Select ...").
+
+    Choices may be given as (value, label) pairs, as every list here is (a `Choices` or
+    one made per request); WTForms takes them as SelectChoice.
+    """
 
     def __init__(self, label: Any = None, validators: Iterable | None = None,
                  message: LazyString | str | None = None, **kwargs: Any):
         kwargs["validate_choice"] = False
+        kwargs["choices"] = _select_choices(kwargs.get("choices"))
         super().__init__(label, validators, **kwargs)
         self.message = message
+
+    # Assigned choices (lists made per request) are turned into SelectChoice too.
+    choices = property(wtforms.SelectField.choices.fget,
+                       lambda self, pairs: wtforms.SelectField.choices.fset(self, _select_choices(pairs)))
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         try:
@@ -168,8 +174,12 @@ class _OneOfTheChoices:
             self.data = None
 
     def pre_validate(self, form: Any) -> None:
-        if self.message is not None and self.data not in [value for value, *_ in self.choices]:
+        if self.message is not None and self.data not in [choice.value for choice in self.choices]:
             raise StopValidation(self.message)
+
+
+def _select_choices(pairs: Iterable | None) -> list[SelectChoice]:
+    return [pair if isinstance(pair, SelectChoice) else SelectChoice(*pair) for pair in pairs or []]
 
 
 class RadioField(_OneOfTheChoices, wtforms.RadioField):

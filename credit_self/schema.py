@@ -1,4 +1,5 @@
-"""The schema: one Alembic history for both engines, `flask db upgrade` to apply it.
+"""The schema: one Alembic history for both engines, `flask db upgrade` to apply it
+(and `flask db backup` for the embedded engine).
 
 The core tables' revisions live in credit_self/migrations/versions; each capability that
 owns tables keeps its own in credit_self/<capability>/migrations, as a branch of the same
@@ -97,6 +98,27 @@ def current_command() -> None:
 
     with engine_for(current_app).connect() as connection:
         command.current(alembic_config(connection))
+
+
+@db_group.command("backup")
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(target: Path) -> None:
+    """Copy the embedded SQLite database to TARGET, consistently, while the app runs.
+
+    PostgreSQL is backed up with its own tools (pg_dump, or the replica; docs/deploy.md).
+    """
+    from .db import engine_for, is_postgresql
+
+    engine = engine_for(current_app)
+    if target.exists():
+        raise click.ClickException(f"{target} exists: a backup never overwrites a file")
+    with engine.connect() as conn:
+        if is_postgresql(conn):
+            raise click.ClickException(
+                "This is PostgreSQL: use pg_dump --format=custom (see docs/deploy.md)")
+        # VACUUM INTO writes a compact, consistent copy without stopping readers or writers.
+        conn.connection.driver_connection.execute("VACUUM INTO ?", [str(target)])
+    click.echo(f"Backed up to {target}")
 
 
 @db_group.command("revision")

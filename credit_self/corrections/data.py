@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection
 
 from .. import audit
-from ..db import execute, first, insert, rows, scalar, sql, write_transaction
+from ..db import execute, first, insert, is_postgresql, rows, scalar, sql, write_transaction
 from ..records import entries as records_entries
 from ..records import rules
 
@@ -143,6 +143,7 @@ def file_correction(
 ) -> dict:
     """File an objection or repair application; the entry is under dispute at once."""
     with write_transaction(conn):
+        _lock_entry(conn, entry_id)
         entry = records_entries.entry_for(conn, id_number, entry_id)
         if entry is None:
             raise CorrectionError("entry not found")
@@ -181,6 +182,16 @@ def file_correction(
                      {"correction": reference, "entry_id": entry_id, "kind": kind})
     row.update(id=correction_id, reference=reference)
     return row
+
+
+def _lock_entry(conn: Connection, entry_id: int) -> None:
+    """Filings for one entry queue here, so the second sees the first one's correction.
+
+    On SQLite the write lock that BEGIN IMMEDIATE takes already does this.
+    """
+    if is_postgresql(conn):
+        # NO KEY: rows that only reference the entry (its history) are not held up.
+        execute(conn, "SELECT id FROM entries WHERE id = :id FOR NO KEY UPDATE", id=entry_id)
 
 
 def _event(conn: Connection, correction_id: int, at: str, actor: str, event: str,
@@ -279,11 +290,12 @@ def unread_count(conn: Connection, id_number: str) -> int:
                         "AND read_at IS NULL", id_number=id_number)
 
 
-def mark_all_read(conn: Connection, id_number: str, now: datetime) -> None:
+def mark_read(conn: Connection, id_number: str, message_ids: list[int], now: datetime) -> None:
+    """Mark the messages the resident was shown as read (one that arrived since stays new)."""
     with write_transaction(conn):
-        execute(conn, "UPDATE inbox_messages SET read_at = :at WHERE id_number = :id_number "
-                      "AND read_at IS NULL",
-                at=now.isoformat(timespec="seconds"), id_number=id_number)
+        execute(conn, sql("UPDATE inbox_messages SET read_at = :at WHERE id_number = :id_number "
+                          "AND id IN :ids AND read_at IS NULL", "ids"),
+                at=now.isoformat(timespec="seconds"), id_number=id_number, ids=message_ids)
 
 
 def note_expiring_entries(conn: Connection, id_number: str, entries: list[dict], now: datetime,

@@ -244,8 +244,9 @@ def inbox() -> str:
                                records_entries.entries_for(db, current_user.id_number),
                                clock.now(), clock.today())
     messages = data.inbox(db, current_user.id_number)
-    if any(m["read_at"] is None for m in messages):  # no write when nothing is new
-        data.mark_all_read(db, current_user.id_number, clock.now())
+    shown_new = [m["id"] for m in messages if m["read_at"] is None]
+    if shown_new:  # no write when nothing is new
+        data.mark_read(db, current_user.id_number, shown_new, clock.now())
     return render_template("corrections/inbox.html", messages=messages)
 
 

@@ -35,10 +35,21 @@ PILOT_ERRORS = {
 }
 
 
-PILOT_STATUSES = {
+# A resident's card speaks to them ("Pilot paused", "You are enrolled"); the admin
+# pages, where the pilot and the resident are already named, use the short words.
+CARD_PILOT_STATUSES = {
     data.ACTIVE: Tag(_l("Pilot active"), "green"),
     data.PAUSED: Tag(_l("Pilot paused"), "yellow"),
     data.CLOSED: Tag(_l("Pilot closed"), "grey"),
+}
+CARD_ENROLMENT_STATES = {
+    "in": Tag(_l("You are enrolled"), "blue"),
+    "out": Tag(_l("You are not enrolled"), "grey"),
+}
+PILOT_STATUSES = {
+    data.ACTIVE: Tag(_l("Active"), "green"),
+    data.PAUSED: Tag(_l("Paused"), "yellow"),
+    data.CLOSED: Tag(_l("Closed"), "grey"),
 }
 ENROLMENT_STATES = {
     "in": Tag(_l("Enrolled"), "blue"),

@@ -2,24 +2,24 @@
 import html
 import re
 import threading
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from bs4 import BeautifulSoup
 
 from credit_self.clock import LOCAL_TZ
 from credit_self.corrections import data
-from credit_self.db import connect
-from tests.conftest import persona, staff_login
+from credit_self.db import make_engine
+from tests.conftest import AuthActions, persona, staff_login
 
 STATEMENT = "I paid the whole amount on 3 March; the court has the receipt."
 
 
 def entry_id(db, who: str, list_code: str) -> int:
-    return db.execute(
+    return db.scalar(
         "SELECT id FROM entries WHERE id_number = ? AND list_code = ?",
         [persona(who)["id_number"], list_code],
-    ).fetchone()[0]
+    )
 
 
 def file(client, entry: int, kind: str = "objection", **form) -> str:
@@ -41,7 +41,17 @@ def checked_radio(html: str, name: str) -> str | None:
 
 
 def correction_row(db, entry: int) -> dict:
-    return next(db.query("SELECT * FROM corrections WHERE entry_id = ? ORDER BY id DESC", [entry]))
+    return db.query("SELECT * FROM corrections WHERE entry_id = ? ORDER BY id DESC", [entry])[0]
+
+
+def entry_field(db, entry: int, column: str):
+    """One column of an entry as the database holds it now."""
+    return db.scalar(f"SELECT {column} FROM entries WHERE id = ?", [entry])
+
+
+def days_from_today(days: int) -> str:
+    """A date `days` after today in China (the day the app's rules use), as stored."""
+    return (datetime.now(LOCAL_TZ).date() + timedelta(days=days)).isoformat()
 
 
 def test_filing_goes_through_check_your_answers_to_a_reference(client, auth, db):
@@ -70,7 +80,6 @@ def test_filing_goes_through_check_your_answers_to_a_reference(client, auth, db)
 
 
 def test_due_date_is_five_working_days_after_filing(client, auth, db, app):
-    from datetime import datetime, timezone
     app.config["NOW"] = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)  # a Friday in Shanghai
     auth.login("train_expiring")
     entry = entry_id(db, "train_expiring", "railway_misconduct")
@@ -95,7 +104,7 @@ def test_objection_validation_messages(client, auth, db, form, field, message):
     page = response.get_data(as_text=True)
     assert page.count(message) == 2  # error summary and beside the field
     assert f'href="#{field}"' in page and "<title>Error:" in page
-    assert db.execute("SELECT count(*) FROM corrections WHERE entry_id = ?", [entry]).fetchone()[0] == 0
+    assert db.scalar("SELECT count(*) FROM corrections WHERE entry_id = ?", [entry]) == 0
 
 
 def test_statement_of_exactly_twenty_characters_is_accepted(client, auth, db):
@@ -148,7 +157,6 @@ def test_withdraw_and_add_information(client, auth, db):
 def test_uphold_withdraws_entry_with_history_and_clears_restriction(app, auth, db):
     resident = app.test_client()
     reviewer = app.test_client()
-    from tests.conftest import AuthActions
     AuthActions(resident).login("train_expiring")
     assert "No train tickets" in resident.get("/me").get_data(as_text=True) or \
         "restriction" in resident.get("/me").get_data(as_text=True)
@@ -159,15 +167,15 @@ def test_uphold_withdraws_entry_with_history_and_clears_restriction(app, auth, d
     case = reviewer.get(f"/admin/corrections/{row['id']}").get_data(as_text=True)
     assert STATEMENT in case and "Other entries of this resident on the same list" in case
     assert correction_row(db, entry)["status"] == "in_review"
-    audit_rows = list(db.query(
-        "SELECT * FROM audit_log WHERE action = 'correction_case_read' AND subject = ?",
-        [persona("train_expiring")["id_number"]]))
+    audit_rows = db.query(
+        "SELECT * FROM audit_log WHERE action = 'correction_case_read' AND subject = ? ORDER BY seq",
+        [persona("train_expiring")["id_number"]])
     assert audit_rows and audit_rows[-1]["actor"] == "reviewer:demo-reviewer"
     response = reviewer.post(f"/admin/corrections/{row['id']}/decide",
                              data={"outcome": "uphold", "action": "withdraw", "note": "Ticket record was another passenger's."})
     assert response.status_code == 303
-    assert db.execute("SELECT status FROM entries WHERE id = ?", [entry]).fetchone()[0] == "withdrawn"
-    history = list(db.query("SELECT * FROM entry_history WHERE correction_id = ?", [row["id"]]))
+    assert entry_field(db, entry, "status") == "withdrawn"
+    history = db.query("SELECT * FROM entry_history WHERE correction_id = ?", [row["id"]])
     assert [(h["field"], h["old_value"], h["new_value"], h["actor"]) for h in history] == [
         ("status", "listed", "withdrawn", "reviewer:demo-reviewer")]
     me = resident.get("/me").get_data(as_text=True)
@@ -179,14 +187,13 @@ def test_uphold_withdraws_entry_with_history_and_clears_restriction(app, auth, d
 
 
 def test_uphold_with_earlier_end_date_and_corrected_facts(client, db, app):
-    from tests.conftest import AuthActions
     resident = app.test_client()
     AuthActions(resident).login("defaulter")
     entry = entry_id(db, "defaulter", "restricted_consumption")
     file(resident, entry)
     row = correction_row(db, entry)
     staff_login(client, "reviewer")
-    listed = db.execute("SELECT listed_on FROM entries WHERE id = ?", [entry]).fetchone()[0]
+    listed = entry_field(db, entry, "listed_on")
     bad = client.post(f"/admin/corrections/{row['id']}/decide", data={
         "outcome": "uphold", "action": "earlier_expiry", "note": "Paid in full.",
         "expiry-day": "31", "expiry-month": "2", "expiry-year": "2026"})
@@ -195,8 +202,8 @@ def test_uphold_with_earlier_end_date_and_corrected_facts(client, db, app):
     client.post(f"/admin/corrections/{row['id']}/decide", data={
         "outcome": "uphold", "action": "earlier_expiry", "note": "Paid in full.",
         "expiry-day": str(d), "expiry-month": str(m), "expiry-year": str(y)})
-    assert db.execute("SELECT expires_on FROM entries WHERE id = ?", [entry]).fetchone()[0] == listed
-    history = next(db.query("SELECT * FROM entry_history WHERE correction_id = ?", [row["id"]]))
+    assert entry_field(db, entry, "expires_on") == listed
+    history = db.query("SELECT * FROM entry_history WHERE correction_id = ?", [row["id"]])[0]
     assert history["field"] == "expires_on" and history["old_value"] is None and history["new_value"] == listed
 
 
@@ -211,8 +218,8 @@ def test_reject_keeps_the_entry_and_shows_the_reason(client, auth, db, app):
     assert missing.get_data(as_text=True).count("Enter the reason for your decision") == 2
     reviewer.post(f"/admin/corrections/{row['id']}/decide",
                   data={"outcome": "reject", "note": "The conductor's report names you."})
-    assert db.execute("SELECT status FROM entries WHERE id = ?", [entry]).fetchone()[0] == "listed"
-    assert db.execute("SELECT count(*) FROM entry_history WHERE correction_id = ?", [row["id"]]).fetchone()[0] == 0
+    assert entry_field(db, entry, "status") == "listed"
+    assert db.scalar("SELECT count(*) FROM entry_history WHERE correction_id = ?", [row["id"]]) == 0
     page = client.get(f"/corrections/{row['id']}").get_data(as_text=True)
     assert "Your correction was rejected" in page and "The conductor&#39;s report names you." in page
 
@@ -236,6 +243,7 @@ def test_decision_validation_messages(client, db, form, message):
 def test_a_resident_cannot_see_or_act_on_anothers_correction(client, auth, db):
     entry = entry_id(db, "mixup", "judgment_defaulter")
     row = correction_row(db, entry)
+    before = db.scalar("SELECT max(seq) FROM audit_log")
     auth.login("defaulter")
     assert client.get(f"/corrections/{row['id']}").status_code == 404
     assert client.get(f"/corrections/{row['id']}/confirmation").status_code == 404
@@ -243,9 +251,9 @@ def test_a_resident_cannot_see_or_act_on_anothers_correction(client, auth, db):
     assert client.post(f"/corrections/{row['id']}/information", data={"information": "hello there"}).status_code == 404
     assert client.get(f"/me/entries/{entry}/correction").status_code == 404
     assert correction_row(db, entry)["status"] == "submitted"
-    refused = db.execute(
-        "SELECT count(*) FROM audit_log WHERE action = 'correction_read_refused' AND subject = ?",
-        [persona("mixup")["id_number"]]).fetchone()[0]
+    refused = db.scalar(
+        "SELECT count(*) FROM audit_log WHERE seq > ? AND action = 'correction_read_refused' "
+        "AND subject = ?", [before, persona("mixup")["id_number"]])
     assert refused == 4
     assert row["reference"] not in client.get("/corrections").get_data(as_text=True)
 
@@ -264,7 +272,6 @@ def test_residents_cannot_open_the_queue(client, auth):
 def test_queue_puts_overdue_first_and_filters(client, db, app):
     overdue_entry = entry_id(db, "mixup", "judgment_defaulter")
     db.execute("UPDATE corrections SET due_by = '2020-01-06' WHERE entry_id = ?", [overdue_entry])
-    db.conn.commit()
     staff_login(client, "reviewer")
     page = client.get("/admin/corrections").get_data(as_text=True)
     assert "Overdue" in page
@@ -275,7 +282,6 @@ def test_queue_puts_overdue_first_and_filters(client, db, app):
 
 
 def test_forwarding_moves_the_due_date_and_records_the_answer(client, db, app):
-    from datetime import datetime, timezone
     app.config["NOW"] = datetime(2026, 9, 30, 3, 0, tzinfo=timezone.utc)
     entry = entry_id(db, "mixup", "judgment_defaulter")
     row = correction_row(db, entry)
@@ -290,37 +296,66 @@ def test_forwarding_moves_the_due_date_and_records_the_answer(client, db, app):
     assert "Wrong person; we will withdraw." in case and "Forwarded to the source agency" in case
 
 
-def test_two_reviewers_deciding_at_once_exactly_one_wins(app, db):
+def test_two_reviewers_deciding_at_once_exactly_one_wins(database_url, db):
     entry = entry_id(db, "mixup", "judgment_defaulter")
     correction_id = correction_row(db, entry)["id"]
-    path = app.config["DATABASE"]
+    engine = make_engine(database_url)
     barrier = threading.Barrier(2)
     results: list[str] = []
 
     def decide(outcome: str) -> None:
-        own = connect(path)
-        barrier.wait()
-        try:
-            data.decide(own, correction_id, outcome, f"{outcome} note", "withdraw" if outcome == "uphold" else None,
-                        None, None, __import__("datetime").datetime.now(__import__("datetime").timezone.utc),
-                        f"reviewer:{outcome}")
-            results.append(outcome)
-        except data.AlreadyDecided:
-            results.append("already decided")
-        finally:
-            own.close()
+        with engine.connect() as own:
+            barrier.wait()
+            try:
+                data.decide(own, correction_id, outcome, f"{outcome} note",
+                            "withdraw" if outcome == "uphold" else None, None, None,
+                            datetime.now(timezone.utc), f"reviewer:{outcome}")
+                results.append(outcome)
+            except data.AlreadyDecided:
+                results.append("already decided")
 
     threads = [threading.Thread(target=decide, args=(o,)) for o in ("uphold", "reject")]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    engine.dispose()
     assert sorted(results).count("already decided") == 1
     winner = next(r for r in results if r != "already decided")
     row = correction_row(db, entry)
     assert row["status"] == ("upheld" if winner == "uphold" else "rejected")
-    assert db.execute("SELECT count(*) FROM correction_events WHERE correction_id = ? AND event IN ('upheld','rejected')",
-                      [correction_id]).fetchone()[0] == 1
+    assert db.scalar("SELECT count(*) FROM correction_events WHERE correction_id = ? "
+                     "AND event IN ('upheld','rejected')", [correction_id]) == 1
+
+
+def test_two_filings_for_one_entry_at_once_open_one_correction(database_url, db):
+    """A double-clicked "Send" never leaves two open corrections on one entry."""
+    who = persona("train_expiring")["id_number"]
+    entry = entry_id(db, "train_expiring", "railway_misconduct")
+    engine = make_engine(database_url)
+    barrier = threading.Barrier(2)
+    results: list[str] = []
+
+    def send(second: int) -> None:
+        # A second apart, as two clicks are: each filing is otherwise unique.
+        sent_at = datetime(2026, 11, 20, 3, 0, second, tzinfo=timezone.utc)
+        with engine.connect() as own:
+            barrier.wait()
+            try:
+                data.file_correction(own, who, entry, data.OBJECTION, "other", STATEMENT, "", False,
+                                     sent_at, date(2026, 11, 20), f"resident:{who}")
+                results.append("filed")
+            except data.CorrectionError:
+                results.append("refused")
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    engine.dispose()
+    assert sorted(results) == ["filed", "refused"]
+    assert db.scalar("SELECT count(*) FROM corrections WHERE entry_id = ?", [entry]) == 1
 
 
 def test_second_reviewer_is_told_the_case_was_decided(client, db, app):
@@ -379,11 +414,22 @@ def test_inbox_counts_unread_and_warns_of_entries_ending_soon(client, auth, db):
     me = client.get("/me").get_data(as_text=True)
     assert re.search(r'class="badge">1<span class="visually-hidden"> unread', me)
     client.get("/me")  # idempotent: still one message
-    assert db.execute("SELECT count(*) FROM inbox_messages WHERE id_number = ?",
-                      [persona("train_expiring")["id_number"]]).fetchone()[0] == 1
+    assert db.scalar("SELECT count(*) FROM inbox_messages WHERE id_number = ?",
+                     [persona("train_expiring")["id_number"]]) == 1
     inbox = client.get("/inbox").get_data(as_text=True)
     assert "An entry about you ends soon" in inbox and "New" in inbox
     assert 'class="badge"' not in client.get("/corrections").get_data(as_text=True)
+
+
+def test_a_message_arriving_while_the_inbox_is_read_stays_new(db):
+    """Only the messages the page showed are marked read."""
+    who = persona("mixup")["id_number"]
+    shown_new = [m["id"] for m in data.inbox(db, who) if m["read_at"] is None]
+    assert shown_new
+    correction = correction_row(db, entry_id(db, "mixup", "judgment_defaulter"))
+    data.start_review(db, correction["id"], datetime.now(timezone.utc), "reviewer:demo-reviewer")
+    data.mark_read(db, who, shown_new, datetime.now(timezone.utc))
+    assert data.unread_count(db, who) == 1
 
 
 def test_ending_soon_notices_follow_the_expiry_date(client, auth, db):
@@ -391,29 +437,30 @@ def test_ending_soon_notices_follow_the_expiry_date(client, auth, db):
     entry = entry_id(db, "train_expiring", "railway_misconduct")
 
     def notices():
-        return [r[0] for r in db.execute(
+        return [r["dedupe_key"] for r in db.query(
             "SELECT dedupe_key FROM inbox_messages WHERE id_number = ? AND kind = 'entry_expiring' "
-            "ORDER BY id", [who]).fetchall()]
+            "ORDER BY id", [who])]
+
+    def expires_in(days: int) -> None:
+        db.execute("UPDATE entries SET expires_on = ? WHERE id = ?", [days_from_today(days), entry])
 
     auth.login("train_expiring")
-    with db.conn:  # ends in 20 days: too far off for a notice
-        db.execute("UPDATE entries SET expires_on = date('now', '+20 days') WHERE id = ?", [entry])
+    expires_in(20)  # too far off for a notice
     client.get("/inbox")
     assert notices() == []
-    with db.conn:  # a new expiry date 5 days away: one notice, from the inbox page too
-        db.execute("UPDATE entries SET expires_on = date('now', '+5 days') WHERE id = ?", [entry])
+    expires_in(5)  # a new expiry date 5 days away: one notice, from the inbox page too
     client.get("/inbox")
     client.get("/me")
     first = notices()
-    assert len(first) == 1 and first[0].startswith(f"expiring:{entry}:")
-    with db.conn:  # moved again: a second notice for the new date
-        db.execute("UPDATE entries SET expires_on = date('now', '+3 days') WHERE id = ?", [entry])
+    assert first == [f"expiring:{entry}:{days_from_today(5)}"]
+    expires_in(3)  # moved again: a second notice for the new date
     client.get("/me")
     assert len(notices()) == 2
 
 
 def test_no_inbox_badge_when_signed_out(client):
-    assert client.get("/login").status_code == 200
+    page = client.get("/login")
+    assert page.status_code == 200 and 'class="badge"' not in page.get_data(as_text=True)
 
 
 def test_filing_needs_a_csrf_token(csrf_app, db):
@@ -462,7 +509,7 @@ def test_a_long_chinese_statement_survives_to_check_your_answers(client, auth, d
     assert statement in check
     client.post(f"/me/entries/{entry}/correction/check")
     assert correction_row(db, entry)["statement"] == statement
-    assert db.execute("SELECT count(*) FROM correction_drafts").fetchone()[0] == 0
+    assert db.count("correction_drafts") == 0
 
 
 def test_upheld_repair_restores_the_entry(client, auth, db, app):
@@ -476,7 +523,7 @@ def test_upheld_repair_restores_the_entry(client, auth, db, app):
     assert "Restore credit" in case and "Forward to the source agency" not in case
     reviewer.post(f"/admin/corrections/{row['id']}/decide",
                   data={"outcome": "uphold", "action": "restore", "note": "Fine paid, commitment given."})
-    assert db.execute("SELECT status FROM entries WHERE id = ?", [entry]).fetchone()[0] == "restored"
+    assert entry_field(db, entry, "status") == "restored"
     me = client.get("/me").get_data(as_text=True)
     assert "No active restrictions" in me
 
@@ -488,7 +535,6 @@ def test_queue_lists_overdue_cases_before_later_ones(client, auth, db, app):
     later = correction_row(db, entry_id(db, "train_expiring", "railway_misconduct"))
     db.execute("UPDATE corrections SET due_by = '2099-01-01' WHERE id = ?", [mixup["id"]])
     db.execute("UPDATE corrections SET due_by = '2020-01-06' WHERE id = ?", [later["id"]])
-    db.conn.commit()
     reviewer = app.test_client()
     staff_login(reviewer, "reviewer")
     page = reviewer.get("/admin/corrections").get_data(as_text=True)

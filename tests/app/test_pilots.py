@@ -21,16 +21,27 @@ def card_text(client, code):
     return " ".join(card.get_text().split()) if card else None
 
 
-def audit_actions(db, subject=None):
+def last_audit_seq(db):
+    """The audit log's end before a test acts: the seed already wrote pilot events."""
+    return db.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+
+
+def audit_actions(db, subject=None, after=0):
     if subject:
         return [r["action"] for r in db.query(
-            "SELECT action FROM audit_log WHERE subject = ? ORDER BY seq", [subject])]
-    return [r["action"] for r in db.query("SELECT action FROM audit_log ORDER BY seq")]
+            "SELECT action FROM audit_log WHERE subject = ? AND seq > ? ORDER BY seq",
+            [subject, after])]
+    return [r["action"] for r in db.query(
+        "SELECT action FROM audit_log WHERE seq > ? ORDER BY seq", [after])]
+
+
+def erase(code):
+    """The opt-out form's "also erase my score events" checkbox, ticked."""
+    return {f"pilot-{code}-erase": "yes"}
 
 
 def set_status(db, code, status):
     db.execute("UPDATE pilots SET status = ? WHERE code = ?", [status, code])
-    db.conn.commit()
 
 
 # --- residents ------------------------------------------------------------------
@@ -49,7 +60,7 @@ def test_default_is_not_enrolled_and_nothing_is_scored(client, auth, db):
     assert "Before you opt in" in text and "A low score alone may never" in text
     # Only pilots covering the resident's region are shown.
     assert card_text(client, "rongcheng") is None
-    assert db.execute("SELECT COUNT(*) FROM enrolments WHERE id_number = ?", [CLEAN]).fetchone()[0] == 0
+    assert db.scalar("SELECT COUNT(*) FROM enrolments WHERE id_number = ?", [CLEAN]) == 0
 
 
 def test_rules_and_grades_follow_the_pilot_and_the_language(client, auth, db):
@@ -62,12 +73,11 @@ def test_rules_and_grades_follow_the_pilot_and_the_language(client, auth, db):
     assert details.startswith("What this pilot scores")
     chinese = soup(client.get("/pilots", headers={"Accept-Language": "zh-CN"}))
     assert "What this pilot scores" not in chinese.find(class_="pilot-details").get_text()
-    rules = json.loads(db.execute("SELECT rules FROM pilots WHERE code = 'shanghai_civic'").fetchone()[0])
+    rules = json.loads(db.scalar("SELECT rules FROM pilots WHERE code = 'shanghai_civic'"))
     first = next(iter(rules))
     rules[first]["label_en"] = "A renamed rule"
-    with db.conn:
-        db.execute("UPDATE pilots SET rules = ? WHERE code = 'shanghai_civic'",
-                   [json.dumps(rules, ensure_ascii=False)])
+    db.execute("UPDATE pilots SET rules = ? WHERE code = 'shanghai_civic'",
+               [json.dumps(rules, ensure_ascii=False)])
     assert "A renamed rule" in card_text(client, "shanghai_civic")
     assert "What this pilot scores" in card_text(client, "shanghai_civic")
 
@@ -82,7 +92,7 @@ def test_enrolled_member_sees_score_grade_ledger_and_chart(client, auth, db):
     page = soup(client.get("/pilots"))
     card = page.find(id="pilot-rongcheng")
     pilot = data.get_pilot(db, "rongcheng")
-    deltas = [r[0] for r in db.execute(
+    deltas = [r["delta"] for r in db.query(
         "SELECT delta FROM score_events WHERE pilot_code = 'rongcheng' AND id_number = ?",
         [MEMBER])]
     expected = pilot["base_score"] + sum(deltas)
@@ -152,23 +162,22 @@ def test_opt_out_hides_score_but_keeps_events_unless_erased(client, auth, db):
     assert "still holds 8 score events" in text
     assert data.events_held(db, "rongcheng", MEMBER) == 8
     # The remaining events can be erased later in one step.
-    client.post("/pilots/rongcheng/opt-out", data={"erase": "yes"})
+    client.post("/pilots/rongcheng/opt-out", data=erase("rongcheng"))
     assert data.events_held(db, "rongcheng", MEMBER) == 0
 
 
 def test_opt_out_with_erasure_removes_the_rows(client, auth, db):
     auth.login("pilot_member")
-    response = client.post("/pilots/rongcheng/opt-out", data={"erase": "yes"},
+    response = client.post("/pilots/rongcheng/opt-out", data=erase("rongcheng"),
                            headers={"HX-Request": "true"})
     assert "8 score events were erased" in response.get_data(as_text=True)
-    assert db.execute("SELECT COUNT(*) FROM score_events WHERE id_number = ?",
-                      [MEMBER]).fetchone()[0] == 0
-    row = db.execute("SELECT detail FROM audit_log WHERE action = 'pilot_events_erased' "
-                     "AND subject = ?", [MEMBER]).fetchone()
-    assert "erased 8 events" in row[0]
+    assert db.scalar("SELECT COUNT(*) FROM score_events WHERE id_number = ?", [MEMBER]) == 0
+    detail = db.scalar("SELECT detail FROM audit_log WHERE action = 'pilot_events_erased' "
+                       "AND subject = ?", [MEMBER])
+    assert "erased 8 events" in detail
     # History of the enrolment is kept.
-    assert db.execute("SELECT COUNT(*) FROM enrolment_history WHERE id_number = ?",
-                      [MEMBER]).fetchone()[0] >= 2
+    assert db.scalar("SELECT COUNT(*) FROM enrolment_history WHERE id_number = ?",
+                     [MEMBER]) >= 2
     # Opting in again starts from the base score.
     client.post("/pilots/rongcheng/opt-in")
     assert "1000" in card_text(client, "rongcheng")
@@ -195,24 +204,26 @@ def test_paused_pilot_refuses_opt_in_and_events_but_allows_opt_out(client, auth,
 
 def test_closed_pilot_purge_after_retention(app, db):
     pilot = data.get_pilot(db, "rongcheng")
-    before = db.execute("SELECT COUNT(*) FROM score_events WHERE pilot_code = 'rongcheng'").fetchone()[0]
+    events = "SELECT COUNT(*) FROM score_events WHERE pilot_code = 'rongcheng'"
+    before = db.scalar(events)
     assert before > 0
+    seq = last_audit_seq(db)
     closed_at = datetime(2026, 1, 10, 8, 0, tzinfo=timezone.utc)
     data.set_status(db, pilot, "close", "test", "Programme ended", closed_at.isoformat())
     runner = app.test_cli_runner()
     app.config["NOW"] = closed_at + timedelta(days=data.RETENTION_DAYS - 1)
     result = runner.invoke(args=["purge-closed-pilots"])
     assert "No closed pilot" in result.output
-    assert db.execute("SELECT COUNT(*) FROM score_events WHERE pilot_code = 'rongcheng'").fetchone()[0] == before
+    assert db.scalar(events) == before
     app.config["NOW"] = closed_at + timedelta(days=data.RETENTION_DAYS)
     result = runner.invoke(args=["purge-closed-pilots"])
     assert f"rongcheng: erased {before} events" in result.output
-    assert db.execute("SELECT COUNT(*) FROM score_events WHERE pilot_code = 'rongcheng'").fetchone()[0] == 0
+    assert db.scalar(events) == 0
     # Safe to run again; enrolment history is kept.
     result = runner.invoke(args=["purge-closed-pilots"])
     assert result.exit_code == 0 and "erased 0 events" in result.output
-    assert audit_actions(db).count("pilot_closed_purge") == 1
-    assert db.execute("SELECT COUNT(*) FROM enrolment_history WHERE pilot_code = 'rongcheng'").fetchone()[0] > 0
+    assert audit_actions(db, after=seq).count("pilot_closed_purge") == 1
+    assert db.scalar("SELECT COUNT(*) FROM enrolment_history WHERE pilot_code = 'rongcheng'") > 0
 
 
 # --- administrators ---------------------------------------------------------------
@@ -259,8 +270,8 @@ def test_admin_dashboard_shows_figures_and_grade_chart(client, db):
     response = client.get("/admin/pilots")
     assert response.status_code == 302 and response.headers["Location"].endswith("/admin/pilots/rongcheng")
     page = soup(client.get("/admin/pilots/rongcheng"))
-    enrolled = db.execute("SELECT COUNT(*) FROM enrolments WHERE pilot_code = 'rongcheng' "
-                          "AND state = 'in'").fetchone()[0]
+    enrolled = db.scalar("SELECT COUNT(*) FROM enrolments WHERE pilot_code = 'rongcheng' "
+                         "AND state = 'in'")
     assert f"Enrolled{enrolled}" in page.find("dl").get_text().replace("\n", "").replace(" ", "")
     assert page.find("svg", attrs={"role": "img"}).find_all("rect")
     counts = [int(td.get_text()) for td in page.select("#grades-table td")]
@@ -269,6 +280,7 @@ def test_admin_dashboard_shows_figures_and_grade_chart(client, db):
 
 def test_pause_needs_a_reason_then_resume(client, db):
     staff_login(client, "pilot_admin")
+    seq = last_audit_seq(db)
     response = client.post("/admin/pilots/rongcheng/pause", data={"reason": ""})
     assert response.status_code == 200 and "Enter the reason for this change" in response.get_data(as_text=True)
     assert data.get_pilot(db, "rongcheng")["status"] == "active"
@@ -277,15 +289,18 @@ def test_pause_needs_a_reason_then_resume(client, db):
     assert data.get_pilot(db, "rongcheng")["status"] == "paused"
     client.post("/admin/pilots/rongcheng/resume", data={"reason": "Audit done"})
     assert data.get_pilot(db, "rongcheng")["status"] == "active"
-    rows = list(db.query("SELECT old_status, new_status, reason FROM pilot_status_history"))
+    rows = db.query("SELECT old_status, new_status, reason FROM pilot_status_history "
+                    "WHERE pilot_code = 'rongcheng' ORDER BY id")
     assert [(r["old_status"], r["new_status"], r["reason"]) for r in rows] == [
         ("active", "paused", "Audit of rules"), ("paused", "active", "Audit done")]
-    assert {"pilot_pause", "pilot_resume"} <= set(audit_actions(db))
+    assert {"pilot_pause", "pilot_resume"} <= set(audit_actions(db, after=seq))
 
 
 def _event_form(**overrides):
+    today = datetime.now().date()
     form = {"id_number": MEMBER, "event_type": "heroic_act",
-            "occurred_on": datetime.now().date().isoformat(),
+            "occurred_on-day": str(today.day), "occurred_on-month": str(today.month),
+            "occurred_on-year": str(today.year),
             "reason": "Rescued a swimmer", "source": "Rongcheng committee"}
     form.update(overrides)
     return form
@@ -293,14 +308,15 @@ def _event_form(**overrides):
 
 def test_admin_records_an_event_for_an_enrolled_resident(client, db):
     staff_login(client, "pilot_admin")
+    seq = last_audit_seq(db)
     response = client.post("/admin/pilots/rongcheng/events/lookup", data={"id_number": MEMBER})
     assert "Enrolled" in response.get_data(as_text=True)
-    assert "pilot_resident_lookup" in audit_actions(db, MEMBER)
+    assert "pilot_resident_lookup" in audit_actions(db, MEMBER, after=seq)
     before = data.events_held(db, "rongcheng", MEMBER)
     response = client.post("/admin/pilots/rongcheng/events", data=_event_form())
     assert response.status_code == 303
     assert data.events_held(db, "rongcheng", MEMBER) == before + 1
-    assert "pilot_event_recorded" in audit_actions(db, MEMBER)
+    assert "pilot_event_recorded" in audit_actions(db, MEMBER, after=seq)
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -310,24 +326,24 @@ def test_admin_records_an_event_for_an_enrolled_resident(client, db):
 ])
 def test_refused_events_store_nothing(client, db, overrides, message):
     staff_login(client, "pilot_admin")
-    before = db.execute("SELECT COUNT(*) FROM score_events").fetchone()[0]
+    before = db.count("score_events")
     response = client.post("/admin/pilots/rongcheng/events", data=_event_form(**overrides))
     assert response.status_code == 200 and message in response.get_data(as_text=True)
-    assert db.execute("SELECT COUNT(*) FROM score_events").fetchone()[0] == before
+    assert db.count("score_events") == before
 
 
 def test_event_for_not_enrolled_or_paused_is_refused(client, db):
     staff_login(client, "pilot_admin")
-    other = db.execute(
+    other = db.scalar(
         "SELECT id_number FROM residents WHERE region_code = '371082' AND id_number NOT IN "
-        "(SELECT id_number FROM enrolments WHERE state = 'in') LIMIT 1").fetchone()[0]
-    before = db.execute("SELECT COUNT(*) FROM score_events").fetchone()[0]
+        "(SELECT id_number FROM enrolments WHERE state = 'in') ORDER BY id_number LIMIT 1")
+    before = db.count("score_events")
     response = client.post("/admin/pilots/rongcheng/events", data=_event_form(id_number=other))
     assert "not enrolled in the pilot" in response.get_data(as_text=True)
     set_status(db, "rongcheng", "paused")
     response = client.post("/admin/pilots/rongcheng/events", data=_event_form())
     assert "The pilot is paused" in response.get_data(as_text=True)
-    assert db.execute("SELECT COUNT(*) FROM score_events").fetchone()[0] == before
+    assert db.count("score_events") == before
 
 
 def test_toggles_need_csrf(csrf_app, db):
@@ -337,7 +353,7 @@ def test_toggles_need_csrf(csrf_app, db):
     client.post("/login", data={"id_number": p["id_number"], "password": p["password"],
                                 "csrf_token": token})
     assert client.get("/pilots").status_code == 200
-    assert client.post("/pilots/rongcheng/opt-out", data={"erase": "yes"}).status_code == 400
+    assert client.post("/pilots/rongcheng/opt-out", data=erase("rongcheng")).status_code == 400
     assert data.enrolment_state(db, "rongcheng", MEMBER) == "in"
     assert data.events_held(db, "rongcheng", MEMBER) == 8
 
@@ -346,11 +362,12 @@ def test_seed_pilot_events_command(app, db):
     result = app.test_cli_runner().invoke(
         args=["seed-pilot-events", "--pilot", "shanghai_civic", "--share", "0.5"])
     assert result.exit_code == 0, result.output
-    enrolled = db.execute("SELECT COUNT(*) FROM enrolments WHERE pilot_code = 'shanghai_civic'").fetchone()[0]
+    enrolled = db.scalar("SELECT COUNT(*) FROM enrolments WHERE pilot_code = 'shanghai_civic'")
     assert enrolled > 0 and f"enrolled {enrolled} residents" in result.output
     # Only rules with a legal basis were used.
     pilot = data.get_pilot(db, "shanghai_civic")
-    used = {r[0] for r in db.execute("SELECT DISTINCT event_type FROM score_events WHERE pilot_code = 'shanghai_civic'")}
+    used = {r["event_type"] for r in db.query(
+        "SELECT DISTINCT event_type FROM score_events WHERE pilot_code = 'shanghai_civic'")}
     assert all(data.rule_applicable(pilot["rules"][t]) for t in used)
     # Demo personas keep their documented state.
     assert data.enrolment_state(db, "shanghai_civic", CLEAN) == "out"
@@ -358,9 +375,10 @@ def test_seed_pilot_events_command(app, db):
 
 def test_closing_tells_residents_and_opt_out_still_works(client, auth, db):
     staff_login(client, "pilot_admin")
+    seq = last_audit_seq(db)
     assert client.post("/admin/pilots/rongcheng/close", data={"reason": "Programme ended"}).status_code == 303
     assert data.get_pilot(db, "rongcheng")["closed_at"]
-    assert "pilot_close" in audit_actions(db)
+    assert "pilot_close" in audit_actions(db, after=seq)
     # Closed is final: it cannot be resumed.
     client.post("/admin/pilots/rongcheng/resume", data={"reason": "x"})
     assert data.get_pilot(db, "rongcheng")["status"] == "closed"
@@ -368,7 +386,7 @@ def test_closing_tells_residents_and_opt_out_still_works(client, auth, db):
     auth.login("pilot_member")
     text = card_text(client, "rongcheng")
     assert "This pilot has closed" in text and f"erased {data.RETENTION_DAYS} days after closing" in text
-    client.post("/pilots/rongcheng/opt-out", data={"erase": "yes"})
+    client.post("/pilots/rongcheng/opt-out", data=erase("rongcheng"))
     assert data.enrolment_state(db, "rongcheng", MEMBER) == "out"
     assert data.events_held(db, "rongcheng", MEMBER) == 0
 

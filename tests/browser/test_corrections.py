@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from credit_self.db import connect
+from credit_self.db import make_engine, scalar
 from credit_self.seeding import DEMO_PASSWORD
 from tests.browser.conftest import check_page, text_of
 from tests.conftest import persona
@@ -16,12 +16,12 @@ pytestmark = pytest.mark.browser
 
 def test_file_correction_reviewer_upholds_resident_sees_result(browser, live_server, page):
     resident = persona("train_expiring")
-    db = connect(str(live_server.db_path))
-    entry_id = db.execute(
-        "SELECT id FROM entries WHERE id_number = ? AND list_code = 'railway_misconduct'",
-        [resident["id_number"]],
-    ).fetchone()[0]
-    db.close()
+    engine = make_engine(live_server.database_url)
+    with engine.connect() as conn:
+        entry_id = scalar(conn, "SELECT id FROM entries WHERE id_number = :id_number "
+                                "AND list_code = 'railway_misconduct'",
+                          id_number=resident["id_number"])
+    engine.dispose()
 
     page.goto("/login")
     page.fill("#id_number", resident["id_number"])

@@ -4,18 +4,19 @@ from datetime import date
 import pytest
 
 from credit_self.corrections.data import add_working_days, calendar, is_working_day
-from credit_self.db import connect, migrate
-from credit_self.seeding import load_catalog
-from tests.conftest import SEED_DIR
+from credit_self.db import make_engine
 
 
 @pytest.fixture(scope="module")
-def days(tmp_path_factory):
-    db = connect(str(tmp_path_factory.mktemp("cal") / "cal.db"))
-    migrate(db)
-    load_catalog(db, SEED_DIR)
-    yield calendar(db)
-    db.close()
+def days(databases):
+    """The official calendar as the seed loads it, read once for the module."""
+    url = databases.new()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = calendar(conn)
+    engine.dispose()
+    databases.drop(url)
+    return found
 
 
 @pytest.mark.parametrize("start, count, expected", [
