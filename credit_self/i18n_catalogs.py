@@ -25,9 +25,10 @@ TEMPLATES = PROJECT_ROOT / "templates"
 LOCALE = "zh_Hans_CN"
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None,
             "N_": None}
-# Template folders and packages that belong to the foundation catalog.
+# Template folders and packages that belong to the foundation catalog (with the modules
+# at the top of the package); seeding has no pages of its own, so no catalog of its own.
 FOUNDATION_TEMPLATE_DIRS = ("auth", "records", "errors", "macros")
-FOUNDATION_PACKAGES = ("auth", "records")
+FOUNDATION_PACKAGES = ("auth", "records", "seeding")
 
 
 @dataclass

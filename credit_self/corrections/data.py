@@ -66,8 +66,9 @@ def add_working_days(start: date, count: int, days: dict[str, str]) -> date:
 
 
 # ---------------------------------------------------------------- reading
-def reference_for(correction_id: int, filed_at: str) -> str:
-    return f"C-{filed_at[:4]}-{correction_id:06d}"
+def reference_for(correction_id: int, filed_on: date) -> str:
+    """C-<year>-<number>, the year of the filing day in China (as the resident saw it)."""
+    return f"C-{filed_on.year}-{correction_id:06d}"
 
 
 _OPEN = sql("SELECT * FROM corrections WHERE entry_id = :entry_id AND status IN :open "
@@ -170,7 +171,7 @@ def file_correction(
             "updated_at": at,
         }
         correction_id = insert(conn, "corrections", row, returning="id")
-        reference = reference_for(correction_id, at)
+        reference = reference_for(correction_id, today)
         execute(conn, "UPDATE corrections SET reference = :reference WHERE id = :id",
                 reference=reference, id=correction_id)
         execute(conn, "DELETE FROM correction_drafts WHERE id_number = :id_number",

@@ -5,12 +5,11 @@ and are audited in the same transaction."""
 import json
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy import Connection
 
-from .. import audit
+from .. import audit, clock
 from ..db import execute, first, insert, insert_many, rows, scalar, sql, write_transaction
 
 ACTIVE, PAUSED, CLOSED = "active", "paused", "closed"
@@ -190,9 +189,11 @@ def _set_state(conn: Connection, code: str, id_number: str, new: str, actor: str
 def opt_in(conn: Connection, pilot: dict, id_number: str, actor: str, at: str) -> None:
     if not covers(pilot, id_number):
         raise PilotError("not_covered")
-    if pilot["status"] != ACTIVE:
-        raise PilotError(f"opt_in_{pilot['status']}")
     with write_transaction(conn):
+        # Read again under the write lock: an administrator may have paused it since.
+        status = scalar(conn, "SELECT status FROM pilots WHERE code = :code", code=pilot["code"])
+        if status != ACTIVE:
+            raise PilotError(f"opt_in_{status}")
         if enrolment_state(conn, pilot["code"], id_number) == "in":
             return
         _set_state(conn, pilot["code"], id_number, "in", actor, at,
@@ -304,9 +305,12 @@ def figures(conn: Connection, pilot: dict, today: date) -> dict:
     counts = {row["state"]: row["n"] for row in rows(
         conn, "SELECT state, COUNT(*) AS n FROM enrolments WHERE pilot_code = :code "
               "GROUP BY state", code=code)}
-    month_start = today.replace(day=1).isoformat()
+    # recorded_at is UTC text: the month starts at midnight China time, the evening
+    # before in UTC.
+    month_start = datetime.combine(today.replace(day=1), time(0), clock.LOCAL_TZ)
+    since = month_start.astimezone(timezone.utc).isoformat(timespec="seconds")
     events_month = scalar(conn, "SELECT COUNT(*) FROM score_events WHERE pilot_code = :code "
-                                "AND recorded_at >= :since", code=code, since=month_start)
+                                "AND recorded_at >= :since", code=code, since=since)
     caps = {t: r["grade_cap"] for t, r in pilot["rules"].items() if r.get("grade_cap")}
     distribution = {b["grade"]: 0 for b in pilot["grade_bands"]}
     standings = rows(conn, _standings_sql(), code=code, capping=list(caps) or [""])

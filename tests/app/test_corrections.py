@@ -88,6 +88,14 @@ def test_due_date_is_five_working_days_after_filing(client, auth, db, app):
     assert "27 November 2026" in page
 
 
+def test_reference_carries_the_year_of_the_filing_day_in_china(client, auth, db, app):
+    app.config["NOW"] = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)  # 1 January 2027 in Shanghai
+    auth.login("train_expiring")
+    entry = entry_id(db, "train_expiring", "railway_misconduct")
+    file(client, entry)
+    assert correction_row(db, entry)["reference"].startswith("C-2027-")
+
+
 @pytest.mark.parametrize("form, field, message", [
     ({"statement": STATEMENT}, "category", "Select why the entry is wrong"),
     ({"category": "bogus", "statement": STATEMENT}, "category", "Select why the entry is wrong"),

@@ -3,7 +3,7 @@ erasure (htmx card swaps); an admin pauses and resumes a pilot; both languages."
 import pytest
 from playwright.sync_api import Page, expect
 
-from credit_self.db import connect
+from credit_self.db import insert_many, make_engine, scalar, write_transaction
 from credit_self.seeding import DEMO_PASSWORD
 from tests.browser.conftest import check_page, sign_in
 from tests.conftest import persona
@@ -11,11 +11,11 @@ from tests.conftest import persona
 pytestmark = pytest.mark.browser
 
 
-def add_events(db_path, id_number: str) -> None:
+def add_events(database_url: str, id_number: str) -> None:
     """The pilot's authority records two events (what an admin would do)."""
-    db = connect(str(db_path))
-    try:
-        db.table("score_events").insert_all([
+    engine = make_engine(database_url)
+    with engine.connect() as conn, write_transaction(conn):
+        insert_many(conn, "score_events", [
             {"pilot_code": "shanghai_civic", "id_number": id_number, "event_type": "blood_donation",
              "delta": 5, "reason": "Blood donation", "source": "Shanghai Blood Center",
              "occurred_on": "2026-01-05", "recorded_at": "2026-01-06T02:00:00+00:00"},
@@ -23,8 +23,16 @@ def add_events(db_path, id_number: str) -> None:
              "delta": 5, "reason": "20 hours volunteering", "source": "Volunteer federation",
              "occurred_on": "2026-02-05", "recorded_at": "2026-02-06T02:00:00+00:00"},
         ])
-    finally:
-        db.close()
+    engine.dispose()
+
+
+def events_held(database_url: str, id_number: str) -> int:
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        held = scalar(conn, "SELECT COUNT(*) FROM score_events WHERE id_number = :id_number",
+                      id_number=id_number)
+    engine.dispose()
+    return held
 
 
 def test_resident_opts_in_sees_ledger_and_chart_then_opts_out_with_erasure(page: Page, live_server):
@@ -40,7 +48,7 @@ def test_resident_opts_in_sees_ledger_and_chart_then_opts_out_with_erasure(page:
     expect(card).to_contain_text("Your score")
     check_page(page)
 
-    add_events(live_server.db_path, persona("clean")["id_number"])
+    add_events(live_server.database_url, persona("clean")["id_number"])
     page.reload()
     card = page.locator("#pilot-shanghai_civic")
     expect(card.locator(".pilot-score")).to_contain_text("1010")
@@ -54,12 +62,7 @@ def test_resident_opts_in_sees_ledger_and_chart_then_opts_out_with_erasure(page:
     expect(card).to_contain_text("You are not enrolled")
     expect(card.locator(".ledger__item")).to_have_count(0)
     check_page(page)
-    db = connect(str(live_server.db_path))
-    try:
-        assert db.execute("SELECT COUNT(*) FROM score_events WHERE id_number = ?",
-                          [persona("clean")["id_number"]]).fetchone()[0] == 0
-    finally:
-        db.close()
+    assert events_held(live_server.database_url, persona("clean")["id_number"]) == 0
 
     # Chinese: the same page, complete.
     page.get_by_role("link", name="中文").click()

@@ -85,3 +85,9 @@ def test_demo_data_gives_the_clean_persona_a_checked_certificate(db):
         " LEFT JOIN certificate_scans s ON s.certificate_id = c.id GROUP BY c.id")
     assert [(r["purpose"], r["revoked_at"], r["scans"]) for r in rows] == [("rental", None, 2)]
     assert rows[0]["id_number"] == persona("clean")["id_number"]
+    # Each demo check shows in the holder's "Who looked" at the time it was made.
+    scanned = db.query("SELECT at FROM certificate_scans WHERE certificate_id = ? ORDER BY at",
+                       [rows[0]["id"]])
+    verified = db.query("SELECT at FROM audit_log WHERE action = 'certificate_verified'"
+                        " AND subject = ? ORDER BY at", [rows[0]["id_number"]])
+    assert [row["at"] for row in verified] == [row["at"] for row in scanned]
