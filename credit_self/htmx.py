@@ -15,7 +15,9 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def vary_on_htmx(response: Response) -> Response:
         # One URL can answer with a fragment or a full page: caches must keep them apart.
-        response.vary.add("HX-Request")
+        # Pages served without a session (verifiers', static files) have no fragments.
+        if not request.path.startswith(app.config.get("SESSIONLESS_PATHS", ())):
+            response.vary.add("HX-Request")
         return response
 
 

@@ -138,7 +138,9 @@ def issue():
         return _index_page(form)
     db = get_db()
     with write_transaction(db):
-        # Checked inside the write lock, so a listing cannot slip in between.
+        # Checked in the issuing transaction. A listing that lands just after (possible
+        # on PostgreSQL, which has no database-wide write lock) still counts: every
+        # scan checks restrictions live.
         if store.has_restrictions(db, current_user.id_number, clock.today().isoformat()):
             return redirect(url_for("certificates.index"), code=303)
         certificate = store.create(

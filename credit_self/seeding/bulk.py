@@ -9,6 +9,7 @@ to date row by row.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from typing import Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection
@@ -25,8 +26,9 @@ def load(conn: Connection, table: str, columns: Sequence[str], records: Iterable
     if is_postgresql(conn):
         return _copy(conn, table, columns, records)
     counted = _Counted(records)
+    # A stream of sequences whose first item names the columns: no dict per row.
     Database(conn.connection.driver_connection).table(table).insert_all(
-        (dict(zip(columns, record)) for record in counted), batch_size=BATCH)
+        itertools.chain([tuple(columns)], counted), batch_size=BATCH)
     return counted.count
 
 

@@ -88,12 +88,14 @@ def court_case(rng: random.Random, documents: DocumentNumbers, region: str,
         court_region = rng.choice(shanghai)
     case_year = listed_on.year if rng.random() < 0.7 else listed_on.year - 1
     amount = int(min(5_000_000, max(3_000, rng.lognormvariate(11.4, 1.1))) // 100 * 100)
+    case = documents.next("judgment_defaulter", court_region, case_year)
+    creditor = tuple(rng.choice(facts["creditors"]))
     grounds = facts["grounds"]
     ground = rng.choices(grounds, weights=[g["weight"] for g in grounds])[0]
     return {
         "court": court(court_region),
-        "case": documents.next("judgment_defaulter", court_region, case_year),
-        "creditor": tuple(rng.choice(facts["creditors"])),
+        "case": case,
+        "creditor": creditor,
         "amount": amount,
         "ground": (ground["en"], ground["zh"], ground["days"]),
     }

@@ -2,6 +2,7 @@
 what a verifier sees at /v/<token> and /api/v1/verify/<token>."""
 import hashlib
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from flask import jsonify
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import make_url
 
+from credit_self import audit
 from credit_self.certificates import store, tokens
 from credit_self.db import engine_for, sqlite_url, write_transaction
 from tests.conftest import ON_POSTGRESQL, make_test_app, persona
@@ -320,6 +322,22 @@ def test_each_scan_adds_exactly_one_scan_log_row(app, client, db):
     # A forged token names no certificate: nothing is logged against any holder.
     client.get(f"/v/{token[:-2]}xx")
     assert len(scans(db, certificate["id"])) == 3
+
+
+def test_simultaneous_scans_are_each_logged_and_audited(app, db):
+    """Verifiers scanning at the same moment (a threaded server): no scan is lost, each is
+    an audited read of the holder's record at the time of the scan, the chain stays whole."""
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate, kind=tokens.PRINT)
+    before = last_audit_seq(db)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        verdicts = list(pool.map(lambda _: verdict_of(app.test_client(), token), range(24)))
+    assert verdicts == ["valid"] * 24
+    assert store.scan_history(db, certificate["id"])[1] == 24
+    audited = db.query("SELECT at, subject FROM audit_log WHERE seq > ?"
+                       " AND action = 'certificate_verified'", [before])
+    assert audited == [{"at": T0.isoformat(), "subject": CLEAN["id_number"]}] * 24
+    assert audit.verify(db).ok
 
 
 def test_verification_is_rate_limited_per_address(app_with):

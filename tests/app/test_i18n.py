@@ -1,11 +1,16 @@
 """English and Simplified Chinese: every string translated, switchable on every page."""
 import re
+from collections import defaultdict
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from babel.messages.pofile import read_po
+from bs4 import BeautifulSoup
 
+from credit_self import formatters
 from credit_self.i18n_catalogs import catalogs, extract
-from credit_self.config import PROJECT_ROOT
+from tests.conftest import persona, staff_login
 
 # Catalogs whose sources contain at least one translatable string.
 CATALOGS = [c for c in catalogs() if any(True for _ in extract(c))]
@@ -17,16 +22,21 @@ def _read(sources):
         return read_po(handle)
 
 
+def _strings(message) -> tuple[str, ...]:
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
 @pytest.mark.parametrize("sources", CATALOGS, ids=[c.name for c in CATALOGS])
 def test_zh_cn_catalog_translates_every_string_in_use(sources):
     catalog = _read(sources)
     missing = []
     for message_id in extract(sources):
-        key = message_id[0] if isinstance(message_id, tuple) else message_id
+        plural = isinstance(message_id, tuple)
+        key = message_id[0] if plural else message_id
         message = catalog.get(key)
-        translated = message is not None and not message.fuzzy and (
-            all(message.string) if isinstance(message.string, tuple) else message.string
-        )
+        # An ngettext string needs a plural entry, or the count's form is never looked up.
+        translated = (message is not None and not message.fuzzy and message.pluralizable == plural
+                      and all(_strings(message)))
         if not translated:
             missing.append(key)
     assert not missing, f"{len(missing)} strings lack a zh_CN translation: {sorted(set(missing))[:10]}"
@@ -39,11 +49,23 @@ def test_placeholders_survive_translation(sources):
         if not message.id:
             continue
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
         wanted = set(re.findall(r"%\((\w+)\)[sd]", ids[0]))
-        for translated in strings:
+        for translated in _strings(message):
             if translated:
                 assert set(re.findall(r"%\((\w+)\)[sd]", translated)) == wanted, message.id
+
+
+def test_a_string_in_several_catalogs_reads_the_same_in_each():
+    """flask-babel merges the catalogs and the last one wins: a second translation of the
+    same English would replace the first on every page that uses it."""
+    translations = defaultdict(dict)
+    for sources in CATALOGS:
+        for message in _read(sources):
+            if message.id:
+                translations[message.id][sources.name] = _strings(message)
+    differing = {msgid: by_catalog for msgid, by_catalog in translations.items()
+                 if len(set(by_catalog.values())) > 1}
+    assert not differing, differing
 
 
 @pytest.mark.parametrize("header, expected", [("zh-CN,zh;q=0.9", "登录"), ("en-GB,en;q=0.8", "Sign in"), ("zh", "登录"), ("fr", "Sign in")])
@@ -52,24 +74,82 @@ def test_accept_language_picks_the_default(client, header, expected):
     assert f"<h1>{expected}</h1>" in text
 
 
-def test_the_language_link_is_on_every_page_and_sticks(client, auth):
-    page = client.get("/login").get_data(as_text=True)
-    assert "/language/zh_CN?next=/login" in page
+@pytest.mark.parametrize("cookie, header, expected", [
+    ("zh_CN", "en", "登录"),   # the reader's choice beats the browser's
+    ("en", "zh-CN", "Sign in"),
+    ("fr", "zh-CN", "登录"),   # not one of ours: the browser decides
+])
+def test_the_language_cookie_wins_over_the_browser(client, cookie, header, expected):
+    client.set_cookie("lang", cookie)
+    text = client.get("/login", headers={"Accept-Language": header}).get_data(as_text=True)
+    assert f"<h1>{expected}</h1>" in text
+
+
+def _language_link(html: str) -> tuple[str, str]:
+    """(href, text) of the header's language link."""
+    link = BeautifulSoup(html, "html.parser").find("a", href=re.compile(r"^/language/"))
+    assert link is not None, "no language link"
+    return link["href"], link.get_text(strip=True)
+
+
+def _switch_and_come_back(client, path: str, language: str, link_text: str) -> str:
+    """Follow the language link on `path`: it leads back to `path` in `language`."""
+    page = client.get(path)
+    assert page.status_code in (200, 404), (path, page.status_code)
+    href, text = _language_link(page.get_data(as_text=True))
+    assert urlsplit(href).path == f"/language/{language}" and text == link_text, (path, href)
+    assert parse_qs(urlsplit(href).query)["next"] == [path]
+    switched = client.get(href)
+    assert switched.status_code == 303 and switched.headers["Location"] == path
+    return client.get(path).get_data(as_text=True)
+
+
+RESIDENT_PAGES = ["/me", "/me/access", "/me/export", "/certificates", "/corrections",
+                  "/inbox", "/pilots", "/account"]
+STAFF_PAGES = ["/admin", "/admin/accounts", "/admin/accounts/new", "/admin/audit",
+               "/admin/audit?actor=reviewer", "/admin/audit/verify", "/admin/imports",
+               "/admin/pilots", "/account"]
+SIGNED_OUT_PAGES = ["/", "/login", "/activate", "/admin/login", "/no-such-page"]
+
+
+@pytest.mark.parametrize("who, pages", [
+    (None, SIGNED_OUT_PAGES), ("defaulter", RESIDENT_PAGES), ("superadmin", STAFF_PAGES),
+])
+def test_the_language_link_is_on_every_page_and_leads_back_to_it(client, auth, who, pages):
+    if who == "superadmin":
+        staff_login(client, "superadmin")
+    elif who:
+        auth.login(who)
+    for path in pages:
+        chinese = _switch_and_come_back(client, path, "zh_CN", "中文")
+        assert '<html lang="zh-Hans-CN">' in chinese, path
+        english = _switch_and_come_back(client, path, "en", "English")
+        assert '<html lang="en">' in english, path
+
+
+def test_the_chosen_language_sticks_across_pages_and_sign_in(client, auth):
     client.get("/language/zh_CN?next=/login")
-    assert '<html lang="zh-Hans-CN">' in client.get("/login").get_data(as_text=True)
+    assert '<html lang="zh-Hans-CN">' in client.get("/activate").get_data(as_text=True)
     auth.login("defaulter")
     text = client.get("/me").get_data(as_text=True)
-    assert "您的记录" in text and "/language/en?next=/me" in text
+    assert "<h1>您的记录</h1>" in text and "/language/en?next=/me" in text
+    # Kept by the browser for a year, not only for this visit.
+    response = client.get("/language/zh_CN?next=/me")
+    assert "Max-Age=31536000" in response.headers["Set-Cookie"]
+
+
+def test_an_unknown_language_changes_nothing(client):
+    response = client.get("/language/fr?next=/login")
+    assert response.status_code == 303 and "Set-Cookie" not in response.headers
+    assert "<h1>Sign in</h1>" in client.get("/login").get_data(as_text=True)
 
 
 def test_dates_follow_the_locale(client, auth, db):
-    from tests.conftest import persona
-
     auth.login("defaulter")
-    listed_on = db.execute(
+    listed_on = db.scalar(
         "SELECT listed_on FROM entries WHERE id_number = ? ORDER BY listed_on DESC LIMIT 1",
         [persona("defaulter")["id_number"]],
-    ).fetchone()[0]
+    )
     year, month, day = (int(x) for x in listed_on.split("-"))
     english = client.get("/me").get_data(as_text=True)
     months = ["January", "February", "March", "April", "May", "June", "July", "August",
@@ -79,152 +159,17 @@ def test_dates_follow_the_locale(client, auth, db):
     assert f"{year}年{month}月{day}日" in client.get("/me").get_data(as_text=True)
 
 
-# ---------------------------------------------------------------- compiled translations
-# Literal _("...") calls are translated when a language's templates compile (see
-# credit_self/i18n.py). These tests hold that to the runtime gettext it replaces.
-
-TEMPLATE_LITERALS = sorted({
-    literal
-    for path in (PROJECT_ROOT / "templates").rglob("*.html")
-    for literal in re.findall(r"""\b_\(("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\)""", path.read_text())
-})
+# 16:30:05 UTC on 1 March is 00:30:05 on 2 March in China, whatever form the time takes.
+SAME_MOMENT = ["2026-03-01T16:30:05+00:00", "2026-03-01 16:30:05", "2026-03-01T11:30:05-05:00"]
 
 
-def _render_both(app, language: str, source: str, **context) -> tuple[str, str]:
-    """Render `source` with runtime gettext (the app's base environment) and with the
-    language's compiled environment, inside one request in that language."""
-    with app.test_request_context(headers={"Accept-Language": language}):
-        runtime = app.base_jinja_env.from_string(source).render(**context)
-        compiled = app.jinja_env.from_string(source).render(**context)
-    return runtime, compiled
-
-
-@pytest.mark.parametrize("language", ["en", "zh-CN"])
-def test_every_template_literal_renders_as_runtime_gettext_would(app, language):
-    assert len(TEMPLATE_LITERALS) > 300  # the pattern still finds the templates' strings
-    # Each literal exactly as written in the template, quotes included.
-    source = "\n".join("{{ _(%s) }}" % literal for literal in TEMPLATE_LITERALS)
-    runtime, compiled = _render_both(app, language, source)
-    assert compiled == runtime
-    if language == "zh-CN":
-        assert "退出" in compiled  # "Sign out"
-
-
-def test_literals_become_constant_text_not_calls(app):
-    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
-        code = app.jinja_env.compile('{{ _("Sign out") }}', raw=True)
-        expected = app.jinja_env.translations.ugettext("Sign out")
-    assert expected != "Sign out"
-    assert "yield '%s'" % expected in code  # written out as constant text
-    assert "resolve('_')" not in code and "context.call" not in code
-
-
-@pytest.mark.parametrize("language", ["en", "zh-CN"])
-@pytest.mark.parametrize("source", [
-    '{{ _("Until %(date)s", date=d) }}',
-    '{{ _("as of %(date)s", date=d|upper) }}',
-    '{{ _("From %(first)s to %(last)s", first=(d ~ ")"), last=[d, d]|join(",")) }}',
-    '<a title="{{ _("Ends %(day)s", day=d) }}">{{ _("100%% sure: %(x)s", x={"k": d}["k"]) }}</a>',
-    '{{ ngettext("%(num)d day", "%(num)d days", 3) }}',
+@pytest.mark.parametrize("language, expected", [
+    ("en", "2 March 2026, 00:30"), ("zh-CN", "2026年3月2日 00:30:05"),
 ])
-def test_calls_with_values_translate_as_runtime_gettext_would(app, language, source):
-    runtime, compiled = _render_both(app, language, source, d="x&<y>")
-    assert compiled == runtime
-    assert "x&amp;&lt;y&gt;" in compiled or "X&amp;&lt;Y&gt;" in compiled or "days" in compiled or "天" in compiled
-
-
-@pytest.mark.parametrize("language", ["en", "zh-CN"])
-@pytest.mark.parametrize("source", [
-    '{% autoescape false %}{{ _("as of %(date)s", date=d) }}{% endautoescape %}',
-    '{% set _ = f %}{{ _("Sign out") }}',
-    '{% macro m(_) %}{{ _("Sign out") }}{% endmacro %}{{ m(f) }}',
-    '{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}{{ _("Sign out") }}{% endcall %}',
-])
-def test_templates_that_rebind_or_unescape_keep_runtime_gettext(app, language, source):
-    runtime, compiled = _render_both(app, language, source, d="<b>", f=lambda s: "F:" + s)
-    assert compiled == runtime
-
-
-def test_a_repeated_value_name_is_still_an_error(app):
-    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
-        with pytest.raises(SyntaxError, match="repeated"):
-            app.jinja_env.from_string('{{ _("as of %(date)s", date=d, date=d) }}')
-
-
-def test_every_template_gets_compiled_translations(app):
-    """A template the extension declines (see i18n._safe_to_compile) would quietly fall
-    back to runtime calls on every page."""
-    from credit_self.i18n import _safe_to_compile
-
-    env = app.base_jinja_env
-    for path in sorted((PROJECT_ROOT / "templates").rglob("*.html")):
-        name = str(path.relative_to(PROJECT_ROOT / "templates"))
-        tokens = list(env.lexer.tokenize(path.read_text(), name=name))
-        assert _safe_to_compile(tokens), name
-
-
-def test_values_are_still_escaped_and_translated(app):
-    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
-        html = app.jinja_env.from_string(
-            '{{ _("as of %(date)s", date=d) }}').render(d="<b>")
-        expected = app.jinja_env.translations.ugettext("as of %(date)s")
-    assert expected != "as of %(date)s"
-    assert html == expected.replace("%(date)s", "&lt;b&gt;")
-
-
-def test_languages_never_share_compiled_pages(client):
-    """Alternate languages on one app: each page comes out in the language asked for."""
-    for language, heading in [("zh-CN", "登录"), ("en", "Sign in"), ("zh-CN", "登录"), ("en", "Sign in")]:
-        html = client.get("/login", headers={"Accept-Language": language}).get_data(as_text=True)
-        assert "<h1" in html and heading in html.split("<h1", 1)[1].split("</h1>", 1)[0]
-
-
-def test_each_request_gets_its_own_language_as_flask_babel_picks_it(app):
-    """The request's language is worked out once and kept per language; requests in
-    turn, by header and by cookie, each get what flask-babel itself would give them."""
-    from flask_babel import get_locale, get_translations
-
-    from credit_self import i18n
-
-    cases = [({"Accept-Language": "zh-CN"}, "zh_Hans_CN", True),
-             ({"Accept-Language": "en"}, "en", False),
-             ({"Cookie": "lang=zh_CN", "Accept-Language": "en"}, "zh_Hans_CN", True),
-             ({"Accept-Language": "fr"}, "en", False)]
-    assert app.extensions["babel"].locale_selector is i18n.select_locale  # the one we call
-    with app.app_context():  # the CLI: no request, flask-babel's default language
-        assert (i18n.language().code, i18n.gettext("Sign in")) == ("en", "Sign in")
-    for headers, code, chinese in cases * 2:
-        with app.test_request_context("/login", headers=headers):
-            language = i18n.language()
-            assert (language.code, language.chinese) == (code, chinese), headers
-            assert i18n.locale() == get_locale() and str(i18n.locale()) == code
-            assert i18n.is_chinese() is chinese
-            assert i18n.translations() is language.catalog
-            assert i18n.gettext("Sign in") == get_translations().ugettext("Sign in")
-            assert i18n.gettext("Sign in") == ("登录" if chinese else "Sign in")
-
-
-@pytest.mark.parametrize("language", ["en", "zh-CN"])
-def test_timestamps_read_exactly_as_babel_would_write_them(app, language):
-    """datetime_long and time_of_day build their text from cached parts; they must match
-    flask-babel's format_datetime / format_time in China Standard Time, for aware,
-    naive (UTC) and ISO-string inputs."""
-    import random
-    from datetime import datetime, timedelta, timezone
-
-    from flask_babel import format_datetime, format_time
-
-    from credit_self import formatters
-
-    rng = random.Random(7)
-    start = datetime(2020, 1, 1, tzinfo=timezone.utc)
-    moments = [start + timedelta(seconds=rng.randrange(10**9)) for _ in range(150)]
-    inputs = moments + [m.replace(tzinfo=None) for m in moments[:50]] + [
-        m.astimezone(timezone(timedelta(hours=-5))).isoformat() for m in moments[:50]
-    ]
+def test_timestamps_read_in_china_time(app, language, expected):
+    moments = SAME_MOMENT + [datetime.fromisoformat(SAME_MOMENT[0]),
+                             datetime.fromisoformat(SAME_MOMENT[1])]  # aware, and naive UTC
     with app.test_request_context(headers={"Accept-Language": language}):
-        for value in inputs:
-            moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-            pattern = "d MMMM y, HH:mm" if language == "en" else "medium"
-            assert formatters.datetime_long(value) == format_datetime(moment, pattern)
-            assert formatters.time_of_day(value) == format_time(moment, "HH:mm:ss")
+        for moment in moments:
+            assert formatters.datetime_long(moment) == expected, moment
+            assert formatters.time_of_day(moment) == "00:30:05", moment

@@ -1,5 +1,5 @@
 """Scoring pilots: enrolment default, opt in/out, erasure, pause/close, admin console."""
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from bs4 import BeautifulSoup
@@ -202,6 +202,15 @@ def test_paused_pilot_refuses_opt_in_and_events_but_allows_opt_out(client, auth,
     assert data.enrolment_state(db, "rongcheng", MEMBER) == "out"
 
 
+def test_opt_in_refused_when_paused_after_the_page_was_read(db):
+    pilot = data.get_pilot(db, "shanghai_civic")
+    set_status(db, "shanghai_civic", "paused")
+    with pytest.raises(data.PilotError) as refused:
+        data.opt_in(db, pilot, CLEAN, "test", "2026-01-01T00:00:00+00:00")
+    assert refused.value.code == "opt_in_paused"
+    assert data.enrolment_state(db, "shanghai_civic", CLEAN) == "out"
+
+
 def test_closed_pilot_purge_after_retention(app, db):
     pilot = data.get_pilot(db, "rongcheng")
     events = "SELECT COUNT(*) FROM score_events WHERE pilot_code = 'rongcheng'"
@@ -294,6 +303,20 @@ def test_pause_needs_a_reason_then_resume(client, db):
     assert [(r["old_status"], r["new_status"], r["reason"]) for r in rows] == [
         ("active", "paused", "Audit of rules"), ("paused", "active", "Audit done")]
     assert {"pilot_pause", "pilot_resume"} <= set(audit_actions(db, after=seq))
+    # The status history speaks the reader's language.
+    chinese = soup(client.get("/admin/pilots/rongcheng", headers={"Accept-Language": "zh-CN"}))
+    assert "已暂停 → 生效中" in chinese.find("main").get_text()
+
+
+def test_events_this_month_count_from_midnight_china_time(db):
+    pilot = data.get_pilot(db, "rongcheng")
+    first_of_month = date(2030, 3, 1)  # after every seeded event
+    before = data.figures(db, pilot, first_of_month)["events_this_month"]
+    for recorded_at in ("2030-02-28T15:30:00+00:00",   # 23:30 on 28 February in China
+                        "2030-02-28T16:30:00+00:00"):  # 00:30 on 1 March in China
+        data.record_event(db, pilot, MEMBER, "heroic_act", first_of_month, "x", "y", "test",
+                          recorded_at)
+    assert data.figures(db, pilot, first_of_month)["events_this_month"] == before + 1
 
 
 def _event_form(**overrides):

@@ -52,7 +52,7 @@ class LiveServer(str):
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory, databases):
     """`flask run` in its own process on a copy of the seeded database."""
-    database_url = databases.new("live")
+    database_url = databases.new(f"live_{os.getpid()}")
     port = _free_port()
     env = dict(
         os.environ,
