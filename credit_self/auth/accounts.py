@@ -108,16 +108,23 @@ def account_for_session(conn: Connection, token: str) -> Account | None:
     return _account(row, token) if row else None
 
 
-def end_session(conn: Connection, token: str) -> None:
+def sign_out(conn: Connection, account: Account) -> None:
+    """End the session this account was loaded for; audited in the same transaction."""
+    assert account.session_token is not None
     with write_transaction(conn):
-        execute(conn, "DELETE FROM account_sessions WHERE id = :id", id=_token_hash(token))
+        execute(conn, "DELETE FROM account_sessions WHERE id = :id",
+                id=_token_hash(account.session_token))
+        audit.record(conn, account.audit_name, "signed_out", account.id_number)
 
 
-def end_all_sessions(conn: Connection, account_id: int) -> int:
+def sign_out_everywhere(conn: Connection, account: Account) -> int:
     """End every session of the account, on every device; how many there were."""
     with write_transaction(conn):
-        return execute(conn, "DELETE FROM account_sessions WHERE account_id = :id",
-                       id=account_id).rowcount
+        ended = execute(conn, "DELETE FROM account_sessions WHERE account_id = :id",
+                        id=account.id).rowcount
+        audit.record(conn, account.audit_name, "signed_out_everywhere", account.id_number,
+                     {"sessions": ended})
+    return ended
 
 
 # ------------------------------------------------------------------ activation

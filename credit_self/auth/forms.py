@@ -13,6 +13,12 @@ def _no_spaces(value):
     return "".join(value.split()) if isinstance(value, str) else value
 
 
+# Made before the new-password fields, which WTForms orders by creation: the change
+# password form then lists its errors top to bottom, as the page shows its fields.
+_CURRENT_PASSWORD = PasswordField(_l("Your current password"), validators=[
+    DataRequired(_l("Enter your current password"))])
+
+
 class ActivationForm(Form):
     id_number = IdNumberField(_l("Resident ID number"))
     name = StringField(_l("Full name"), filters=[_no_spaces], validators=[
@@ -52,8 +58,7 @@ class NewPasswordForm(Form):
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current_password = PasswordField(_l("Your current password"), validators=[
-        DataRequired(_l("Enter your current password"))])
+    current_password = _CURRENT_PASSWORD
 
 
 class SignInForm(Form):

@@ -167,14 +167,16 @@ def _end_session_here(message: str) -> Response:
 @login_required
 def logout() -> Response:
     """Ends this session on the server, so a copy of the cookie opens nothing."""
-    db = get_db()
-    accounts.end_session(db, current_user.session_token)
-    audit.record(db, current_user.audit_name, "signed_out", current_user.id_number)
+    accounts.sign_out(get_db(), current_user)
     return _end_session_here(_("You have signed out. Close the browser if this is a shared device."))
 
 
 @bp.route("/account", methods=["GET", "POST"])
 @login_required
+# A wrong current password counts like a failed sign-in: a stolen session cannot be
+# used to guess the password either.
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=_only_failures)
 def account() -> Response | str:
     """Change the password (which ends every other session) or sign out everywhere."""
     form = ChangePasswordForm(min_length=current_app.config["MIN_PASSWORD_LENGTH"])
@@ -194,11 +196,9 @@ def account() -> Response | str:
 @bp.post("/account/sign-out-everywhere")
 @login_required
 def sign_out_everywhere() -> Response:
-    db = get_db()
-    ended = accounts.end_all_sessions(db, current_user.id)
-    audit.record(db, current_user.audit_name, "signed_out_everywhere", current_user.id_number,
-                 {"sessions": ended})
-    return _end_session_here(_l("You have been signed out on every device."))
+    """Ends every session of the account, this one included."""
+    accounts.sign_out_everywhere(get_db(), current_user)
+    return _end_session_here(_("You have been signed out on every device."))
 
 
 def init_app(app: Flask) -> None:

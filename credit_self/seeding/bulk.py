@@ -15,7 +15,7 @@ from typing import Iterable, Iterator, Sequence
 from sqlalchemy import Connection
 from sqlite_utils import Database
 
-from ..db import is_postgresql, rows, scalar
+from ..db import in_write_transaction, is_postgresql, rows, scalar
 
 BATCH = 10_000
 
@@ -26,9 +26,13 @@ def load(conn: Connection, table: str, columns: Sequence[str], records: Iterable
     if is_postgresql(conn):
         return _copy(conn, table, columns, records)
     counted = _Counted(records)
+    # The handle is the pool's: leave its settings as they were (sqlite-utils would
+    # turn recursive triggers on, and let plugins prepare it).
+    sqlite = Database(conn.connection.driver_connection, recursive_triggers=False,
+                      execute_plugins=False)
     # A stream of sequences whose first item names the columns: no dict per row.
-    Database(conn.connection.driver_connection).table(table).insert_all(
-        itertools.chain([tuple(columns)], counted), batch_size=BATCH)
+    sqlite.table(table).insert_all(itertools.chain([tuple(columns)], counted),
+                                   batch_size=BATCH)
     return counted.count
 
 
@@ -75,7 +79,8 @@ def indexes_rebuilt_after(conn: Connection, table: str) -> Iterator[None]:
     if is_postgresql(conn):
         found = rows(conn, "SELECT i.indexname AS name, i.indexdef AS sql FROM pg_indexes i "
                            "JOIN pg_index x ON x.indexrelid = i.indexname::regclass "
-                           "WHERE i.tablename = :table AND NOT x.indisunique", table=table)
+                           "WHERE i.schemaname = current_schema() AND i.tablename = :table "
+                           "AND NOT x.indisunique", table=table)
     else:
         found = rows(conn, "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
                            "AND tbl_name = :table AND sql IS NOT NULL "
@@ -92,7 +97,8 @@ def fast_sqlite_load(conn: Connection) -> Iterator[None]:
     """SQLite PRAGMAs for a one-off load, restored afterwards. synchronous=OFF skips
     fsync: a crash mid-seed may corrupt the file, acceptable for a seed that is re-run
     from scratch. (PostgreSQL needs nothing: COPY is its fast path.)"""
-    if is_postgresql(conn):
+    if is_postgresql(conn) or in_write_transaction(conn):
+        # Changing them would commit a caller's unfinished write: load at normal speed.
         yield
         return
     # On the sqlite3 handle itself, outside any transaction (SQLite refuses to change

@@ -5,10 +5,11 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from datetime import date, timedelta
 
 from sqlalchemy import Connection, inspect
 
-from ..db import first, is_postgresql, rows, sql
+from ..db import is_postgresql, rows, sql
 
 PAGE_SIZE = 20
 AUDIT_PAGE_SIZE = 50
@@ -242,10 +243,11 @@ def audit_page(
     if date_from:
         clauses.append("at >= :date_from")
         params["date_from"] = date_from
-    if date_to:
+    # 9999-12-31 has no next day, and needs no upper bound.
+    if date_to and date.fromisoformat(date_to) < date.max:
         # Timestamps are ISO text: every moment of the last day sorts before the next day.
         clauses.append("at < :date_after")
-        params["date_after"] = _day_after(date_to)
+        params["date_after"] = (date.fromisoformat(date_to) + timedelta(days=1)).isoformat()
     if before is not None:
         clauses.append("seq < :before")
         params["before"] = before
@@ -256,9 +258,3 @@ def audit_page(
     more = len(found) > limit
     found = found[:limit]
     return found, (found[-1]["seq"] if more and found else None)
-
-
-def _day_after(day: str) -> str:
-    from datetime import date, timedelta
-
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()

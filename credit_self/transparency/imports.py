@@ -69,7 +69,9 @@ def read_csv(text: str) -> list[dict]:
     """Parse the feed; every expected column must be present (in any order). Any line
     ending (CRLF, LF, a lone CR) is accepted."""
     text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    # Strict: a quote left open would otherwise swallow the rest of the file into one
+    # field, and the rows after it would silently go missing.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
     try:
         headers = [h.strip() for h in (reader.fieldnames or [])]
         missing = [c for c in COLUMNS if c not in headers]
@@ -83,7 +85,13 @@ def read_csv(text: str) -> list[dict]:
                 raise ImportFileError("field_too_long", str(reader.line_num))
             found.append(row)
     except csv.Error as problem:
-        raise ImportFileError("not_csv", f"line {reader.line_num}: {problem}") from None
+        # The DictReader's line count is only updated after a whole row: ask its reader.
+        line = reader.reader.line_num
+        # The csv module's own limit (131,072 characters) is above FIELD_MAX: its
+        # refusal is an over-long field too, not a broken file.
+        if "field larger than field limit" in str(problem):
+            raise ImportFileError("field_too_long", str(line)) from None
+        raise ImportFileError("not_csv", f"line {line}: {problem}") from None
     if not found:
         raise ImportFileError("no_rows")
     return found
@@ -94,10 +102,13 @@ def known_lists(conn: Connection) -> dict[str, dict]:
 
 
 def _parse_date(value: str) -> date | None:
+    """A real date written YYYY-MM-DD: it is stored as written, and fromisoformat alone
+    also takes forms such as 20250301 that would not sort among the others."""
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
         return None
+    return parsed if parsed.isoformat() == value else None
 
 
 def _chunks(items: list, size: int = 500) -> Iterable[list]:
@@ -284,11 +295,12 @@ def _entry_values(row: dict, list_code: str, lists: dict[str, dict]) -> dict:
 def apply_import(
     conn: Connection, results: list[RowResult], list_code: str, batch_id: str, actor: str,
     at: str, allow_partial: bool,
-) -> ImportOutcome:
+) -> ImportOutcome | None:
     """Add or change the valid rows' entries in one transaction, through records' entry
     functions (history rows name the batch; the `entry_changed` signal goes out).
 
     Refuses (ValueError) a file with rejected rows unless `allow_partial` was chosen.
+    None when the batch was already imported (a second confirmation): nothing is written.
     """
     rejected = sum(1 for r in results if not r.ok)
     if rejected and not allow_partial:
@@ -298,6 +310,13 @@ def apply_import(
     outcome = ImportOutcome(skipped=rejected)
     reason = f"list import {batch_id}"
     with write_transaction(conn):
+        # Claimed before anything else: of two confirmations at once (a double click),
+        # the second waits for the first and then finds the batch taken.
+        claimed = execute(conn, "UPDATE import_batches SET status = 'imported', imported_at = :at, "
+                                "imported_by = :actor WHERE id = :id AND status = 'validated'",
+                          at=at, actor=actor, id=batch_id).rowcount
+        if not claimed:
+            return None
         values = [_entry_values(r.data, r.data.get("list_code") or list_code, lists) for r in valid]
         existing = _existing_entries(conn, {(v["list_code"], v["document_no"]) for v in values})
         new_rows, audited = [], []
@@ -328,10 +347,9 @@ def apply_import(
                                   "document_no": v["document_no"], "change": "created"})
                 for v in new_rows] + audited
         ])
-        execute(conn, "UPDATE import_batches SET status = 'imported', imported_at = :at, "
-                      "imported_by = :actor, inserted = :inserted, updated = :updated, "
+        execute(conn, "UPDATE import_batches SET inserted = :inserted, updated = :updated, "
                       "unchanged = :unchanged, skipped = :skipped WHERE id = :id",
-                at=at, actor=actor, inserted=outcome.inserted, updated=outcome.updated,
+                inserted=outcome.inserted, updated=outcome.updated,
                 unchanged=outcome.unchanged, skipped=outcome.skipped, id=batch_id)
         audit.record(
             conn, actor, "list_imported", None,

@@ -289,6 +289,7 @@ def import_list_command(csv_file: Path, list_code: str, partial: bool) -> None:
         outcome = imports.apply_import(
             db, results, list_code, batch_id, "system:cli", clock.iso_now(), allow_partial=partial
         )
+        assert outcome is not None  # the batch was stored just now: nobody else confirms it
     click.echo(
         f"batch {batch_id}: {outcome.inserted} created, {outcome.updated} updated, "
         f"{outcome.unchanged} unchanged, {outcome.skipped} rejected "

@@ -6,7 +6,8 @@ import jinja2
 import pytest
 from flask import render_template_string
 
-from tests.conftest import persona
+from credit_self.db import engine_for
+from tests.conftest import make_test_app, persona, staff_login
 
 
 def form_token(html: str) -> str:
@@ -18,6 +19,21 @@ def sign_in_with(client, token: str):
     return client.post(
         "/login", data={"csrf_token": token, "id_number": p["id_number"], "password": p["password"]}
     )
+
+
+@pytest.fixture
+def app_with(database_url):
+    """Make an app on the test's database with other settings."""
+    made = []
+
+    def make(**config):
+        made.append(make_test_app(database_url, **config))
+        return made[-1]
+
+    yield make
+    for app in made:
+        engine_for(app).dispose()
+
 
 PAGES = ["/", "/login", "/activate"]
 
@@ -44,14 +60,12 @@ def test_security_headers_on_every_response(client, path):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_https_responses_ask_browsers_to_stay_on_https(client, db_path):
-    from tests.conftest import make_test_app
-
+def test_https_responses_ask_browsers_to_stay_on_https(client, app_with):
     assert "Strict-Transport-Security" not in client.get("/login").headers
     secure = client.get("/login", base_url="https://localhost")
     assert secure.headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
     # Behind one proxy that terminates TLS, the forwarded scheme counts.
-    proxied = make_test_app(db_path, PROXY_COUNT=1).test_client()
+    proxied = app_with(PROXY_COUNT=1).test_client()
     answer = proxied.get("/login", headers={"X-Forwarded-Proto": "https"})
     assert answer.headers.getlist("Strict-Transport-Security") == ["max-age=31536000"]
     assert "Strict-Transport-Security" not in proxied.get("/login").headers
@@ -113,6 +127,7 @@ def csrf_client(csrf_app):
 
 
 def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_client, db):
+    audited = db.scalar("SELECT max(seq) FROM audit_log")
     new = persona("new_resident")
     response = csrf_client.post(
         "/activate", data={"id_number": new["id_number"], "name": new["name"]}
@@ -123,7 +138,7 @@ def test_post_without_csrf_token_is_refused_and_changes_nothing(csrf_client, db)
     response = csrf_client.post("/login", data={"id_number": p["id_number"], "password": p["password"]})
     assert response.status_code == 400
     assert csrf_client.get("/me").status_code == 302
-    assert db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == 0
+    assert db.scalar("SELECT max(seq) FROM audit_log") == audited
 
 
 def test_htmx_post_without_token_is_refused_too(csrf_client):
@@ -152,22 +167,26 @@ def test_signing_in_starts_a_new_csrf_secret(csrf_client):
     assert csrf_client.post("/logout", data={"csrf_token": after}).status_code == 303
 
 
-def test_forms_keep_working_after_the_signing_key_changes(csrf_app):
-    """Signed CSRF tokens are reused per session secret and key: a new key must give
-    pages a token it accepts."""
-    client = csrf_app.test_client()
-    before = form_token(client.get("/login").get_data(as_text=True))
-    csrf_app.config["SECRET_KEY_FALLBACKS"] = [csrf_app.config["SECRET_KEY"]]
-    csrf_app.config["SECRET_KEY"] = "a-new-signing-key-" + "y" * 32
-    after = form_token(client.get("/login").get_data(as_text=True))
-    assert after != before
-    assert sign_in_with(client, after).status_code == 303
+def test_account_forms_need_the_token_too(csrf_client):
+    """A page elsewhere cannot sign a resident out everywhere or change their password."""
+    p = persona("clean")
+    token = form_token(csrf_client.get("/login").get_data(as_text=True))
+    assert sign_in_with(csrf_client, token).status_code == 303
+    assert csrf_client.post("/account/sign-out-everywhere").status_code == 400
+    change = {"current_password": p["password"], "password": "a-brand-new-password",
+              "password_confirm": "a-brand-new-password"}
+    assert csrf_client.post("/account", data=change).status_code == 400
+    assert csrf_client.get("/me").status_code == 200
+    token = form_token(csrf_client.get("/account").get_data(as_text=True))
+    assert csrf_client.post("/account", data={**change, "csrf_token": token}).status_code == 303
 
 
 def test_undefined_template_variables_raise(app):
     with app.test_request_context():
         with pytest.raises(jinja2.UndefinedError):
             render_template_string("{{ no_such_variable }}")
+        with pytest.raises(jinja2.UndefinedError):
+            render_template_string("{{ row.missing }}", row={"present": 1})
 
 
 def test_friendly_404_in_both_languages(client):
@@ -177,24 +196,14 @@ def test_friendly_404_in_both_languages(client):
     assert "页面不存在" in client.get("/nowhere").get_data(as_text=True)
 
 
-def test_friendly_403_for_staff_on_resident_pages(app, client, db):
-    from werkzeug.security import generate_password_hash
-
-    db.table("accounts").insert(
-        {"login": "reviewer1", "password_hash": generate_password_hash("x" * 12),
-         "role": "reviewer", "activated_at": "2026-01-01T00:00:00+00:00"}
-    )
-    with client.session_transaction() as session:
-        session["_user_id"] = str(db.execute("SELECT id FROM accounts WHERE login='reviewer1'").fetchone()[0])
-        session["_fresh"] = True
+def test_friendly_403_for_staff_on_resident_pages(client):
+    assert staff_login(client, "reviewer").status_code == 303
     response = client.get("/me")
     assert response.status_code == 403 and "You cannot see this page" in response.get_data(as_text=True)
 
 
-def test_friendly_500_page(db_path):
-    from tests.conftest import make_test_app
-
-    app = make_test_app(db_path, TESTING=False, PROPAGATE_EXCEPTIONS=False)
+def test_friendly_500_page(app_with):
+    app = app_with(TESTING=False, PROPAGATE_EXCEPTIONS=False)
 
     @app.get("/boom")
     def boom():
@@ -212,63 +221,3 @@ def test_language_switch_only_redirects_locally(client):
     assert "lang=zh_CN" in response.headers["Set-Cookie"]
     for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
         assert client.get(f"/language/en?next={target}").headers["Location"] == "/"
-
-
-def test_templates_read_dict_fields_exactly_as_jinja_does(app):
-    """DictFirstEnvironment reads row.field straight from the dict; results (and
-    errors for missing fields) must match Jinja's own getattr."""
-    from collections import OrderedDict
-    from types import SimpleNamespace
-
-    from jinja2 import Environment
-
-    jinja = Environment(undefined=jinja2.StrictUndefined)
-    ours = app.jinja_env
-    samples = [
-        ({"rule": 1, "items": "a key named items"}, "rule"),
-        ({"rule": 1, "items": "a key named items"}, "items"),  # the method wins, as in Jinja
-        ({"rule": 1}, "get"),
-        (OrderedDict(code="x"), "code"),
-        (SimpleNamespace(code="y"), "code"),
-    ]
-    for obj, name in samples:
-        assert ours.getattr(obj, name) == jinja.getattr(obj, name), (obj, name)
-    with app.test_request_context():
-        with pytest.raises(jinja2.UndefinedError):
-            render_template_string("{{ row.missing }}", row={"present": 1})
-
-
-def test_every_template_sees_every_global_in_both_languages(app, client, auth):
-    """Templates get the globals as one dict copied when they load (not a live view),
-    so every capability must register its globals while the app is created."""
-    auth.login("defaulter")
-    for language in ("en", "zh-CN"):
-        assert client.get("/me", headers={"Accept-Language": language}).status_code == 200
-        assert client.get("/pilots", headers={"Accept-Language": language}).status_code == 200
-    registered = set(app.base_jinja_env.globals)
-    assert {"csrf_token", "dispute_tag", "inbox_badge", "pilot_reference"} <= registered
-    loaded = [template
-              for env in app._language_environments.values()
-              for template in env.cache.values()]
-    assert len(loaded) >= 4
-    for template in loaded:
-        assert registered <= set(template.globals), template.name
-
-
-def test_session_signing_follows_key_changes(app, client, auth):
-    """The session serializer is kept between requests; changing the key (or listing
-    the old one as a fallback) must still take effect at once."""
-    auth.login("clean")
-    assert client.get("/me").status_code == 200
-    cookie = client.get_cookie("credit_self_session").value
-
-    def me_with_that_cookie() -> int:
-        other = app.test_client()
-        other.set_cookie("credit_self_session", cookie)
-        return other.get("/me").status_code
-
-    old_key = app.config["SECRET_KEY"]
-    app.config["SECRET_KEY"] = "a-different-key-" + "x" * 32
-    assert me_with_that_cookie() == 302  # signed with a key no longer accepted
-    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
-    assert me_with_that_cookie() == 200

@@ -3,6 +3,8 @@ import io
 import json
 import zipfile
 
+from sqlalchemy import inspect
+
 from credit_self import audit
 from credit_self.transparency import imports
 from tests.conftest import persona, staff_login
@@ -92,7 +94,6 @@ def _other_capability_rows(db):
                 "INSERT INTO score_events (pilot_code, id_number, event_type, delta, reason, occurred_on) "
                 "VALUES ('rongcheng', ?, 'blood_donation', 5, 'test', '2025-01-01')", [who]
             )
-    db.conn.commit()
 
 
 def test_export_contains_every_table_for_the_resident_and_nobody_else(client, auth, db):
@@ -104,19 +105,20 @@ def test_export_contains_every_table_for_the_resident_and_nobody_else(client, au
     assert export["generated_at"] and export["id_number"] == DEFAULTER
     tables = export["tables"]
     # Every table with an id_number column has exactly this resident's rows.
+    schema = inspect(db.connection)
     for table in db.table_names():
-        columns = [c.name for c in db.table(table).columns]
+        columns = [c["name"] for c in schema.get_columns(table)]
         if "id_number" not in columns or table in ("accounts", "import_batches", "import_rows"):
             continue
-        expected = db.execute(f"SELECT count(*) FROM [{table}] WHERE id_number = ?", [DEFAULTER]).fetchone()[0]
+        expected = db.scalar(f'SELECT count(*) FROM "{table}" WHERE id_number = ?', [DEFAULTER])
         assert len(tables[table]) == expected, table
         assert all(row["id_number"] == DEFAULTER for row in tables[table]), table
     assert len(tables["entries"]) >= 3
     entry_ids = {e["id"] for e in tables["entries"]}
-    history = db.execute(
+    history = db.scalar(
         f"SELECT count(*) FROM entry_history WHERE entry_id IN ({','.join('?' * len(entry_ids))})",
         list(entry_ids),
-    ).fetchone()[0]
+    )
     assert history >= 1 and len(tables["entry_history"]) == history
     assert all(h["entry_id"] in entry_ids for h in tables["entry_history"])
     assert tables["accounts"] == [

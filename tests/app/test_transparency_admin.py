@@ -7,7 +7,7 @@ import pytest
 from credit_self import audit
 from credit_self.identity import with_check_digit
 from credit_self.transparency import imports
-from tests.conftest import persona, staff_login
+from tests.conftest import ON_POSTGRESQL, persona, staff_login
 
 HEADER = "id_number,name,facts,document_no,listed_on,expires_on,source_agency\n"
 DEFAULTER = persona("defaulter")
@@ -32,6 +32,11 @@ def _validate(db, text, list_code="judgment_defaulter"):
     return imports.validate(db, imports.read_csv(text), list_code, TODAY)
 
 
+def _last_seq(db):
+    """The newest audit row's number: the seeded log is not empty."""
+    return db.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+
+
 # ---------------------------------------------------------------- validation
 
 
@@ -46,6 +51,7 @@ UNKNOWN_BUT_VALID = with_check_digit("11010119800101999")
         (f"{UNKNOWN_BUT_VALID},王五,事实,D-1,2025-01-01,,法院", "unknown_resident"),
         (_row(name="王二麻子"), "name_mismatch"),
         (_row(listed="2025-02-30"), "bad_date"),
+        (_row(listed="20250301"), "bad_date"),  # a real date, but not written YYYY-MM-DD
         (_row(listed="2025-05-01", expires="2025-04-01"), "dates_out_of_order"),
         (_row(listed="2026-06-01"), "listed_in_future"),
     ],
@@ -60,10 +66,10 @@ def test_unknown_list_duplicate_rows_and_document_of_another_person(db):
     assert _validate(db, _csv(_row()), "no_such_list")[0].errors == ["unknown_list"]
     results = _validate(db, _csv(_row(doc="D-9"), _row(doc="D-9")))
     assert results[0].ok and results[1].errors == ["duplicate_in_file"]
-    existing = db.execute(
+    existing = db.scalar(
         "SELECT document_no FROM entries WHERE id_number = ? AND list_code = 'judgment_defaulter'",
         [DEFAULTER["id_number"]],
-    ).fetchone()[0]
+    )
     assert _validate(db, _csv(_row(doc=existing)))[0].errors == ["document_other_person"]
 
 
@@ -115,14 +121,15 @@ def test_import_shows_accepted_and_rejected_rows_and_imports_partially_only_by_c
 
 def test_a_clean_file_imports_without_the_checkbox_and_reimport_changes_nothing(client, db):
     staff_login(client, "superadmin")
+    start = _last_seq(db)
     text = _csv(_row(doc="R-1"), _row(who=DEFAULTER, doc="R-2"))
     first = _upload(client, text).headers["Location"]
     client.post(first + "/confirm", data={})
     assert len(_entries(db, "R-1")) == 1 and len(_entries(db, "R-2")) == 1
-    counts = [db.table(t).count for t in ("entries", "entry_history")]
+    counts = [db.count(t) for t in ("entries", "entry_history")]
     second = _upload(client, text).headers["Location"]
     client.post(second + "/confirm", data={})
-    assert [db.table(t).count for t in ("entries", "entry_history")] == counts
+    assert [db.count(t) for t in ("entries", "entry_history")] == counts
     assert "0 entries created, 0 updated, 2 already up to date" in client.get(second).get_data(as_text=True)
     # A changed field updates the entry and names the batch in its history.
     third = _upload(client, _csv(_row(doc="R-1", facts="已部分履行"))).headers["Location"]
@@ -134,21 +141,45 @@ def test_a_clean_file_imports_without_the_checkbox_and_reimport_changes_nothing(
     assert third.rsplit("/", 1)[1] in change["reason"]
     # Confirming the same batch twice does nothing more.
     client.post(third + "/confirm", data={})
-    assert db.execute("SELECT count(*) FROM entry_history WHERE entry_id = ?", [entry["id"]]).fetchone()[0] == 2
+    assert db.scalar("SELECT count(*) FROM entry_history WHERE entry_id = ?", [entry["id"]]) == 2
     # The bulk-written audit rows (one per created or changed entry) keep the chain whole.
-    imported = list(db.query("SELECT subject FROM audit_log WHERE action = 'list_entry_imported'"))
+    imported = db.query("SELECT subject FROM audit_log WHERE action = 'list_entry_imported' AND seq > ?",
+                        [start])
     assert sorted(r["subject"] for r in imported) == sorted(
         [CLEAN["id_number"], DEFAULTER["id_number"], CLEAN["id_number"]])
     assert audit.verify(db).ok
 
 
-def test_upload_form_errors(client):
+def test_a_batch_is_imported_once_even_when_confirmed_twice_at_once(db):
+    results = _validate(db, _csv(_row(doc="TWICE-1")))
+    batch = imports.store_batch(db, results, "judgment_defaulter", "t.csv", "system:test", "2026-01-01T09:00:00")
+    first = imports.apply_import(db, results, "judgment_defaulter", batch, "system:test",
+                                 "2026-01-01T09:00:00", allow_partial=False)
+    start = _last_seq(db)
+    # The second confirmation got past the page's status check before the first committed.
+    second = imports.apply_import(db, results, "judgment_defaulter", batch, "system:test",
+                                  "2026-01-01T09:01:00", allow_partial=False)
+    assert first.inserted == 1 and second is None
+    assert _last_seq(db) == start
+    assert db.query("SELECT inserted, imported_at FROM import_batches WHERE id = ?", [batch]) == [
+        {"inserted": 1, "imported_at": "2026-01-01T09:00:00"}]
+
+
+def test_upload_form_errors(client, db):
     staff_login(client, "superadmin")
     response = client.post("/admin/imports", data={"list_code": ""}, content_type="multipart/form-data")
     html = response.get_data(as_text=True)
     assert "Select the list the file belongs to" in html and "Select a CSV file" in html
     html = _upload(client, "a,b\n1,2\n").get_data(as_text=True)
     assert "The file is missing columns" in html
+    html = _upload(client, _csv(_row(facts='"left open'))).get_data(as_text=True)
+    assert "The file is not a CSV file that can be read" in html
+    for facts in ("x" * 10_001, "x" * 200_000):  # under and over the csv module's own limit
+        html = _upload(client, _csv(_row(doc="OK-1"), _row(facts=facts))).get_data(as_text=True)
+        assert "longer than 10,000 characters (row ending on line 3)" in html
+    html = _upload(client, _csv(_row()), list_code="no_such_list").get_data(as_text=True)
+    assert "Select the list the file belongs to" in html
+    assert not db.count("import_batches")  # nothing was stored for any of them
 
 
 def test_upload_needs_the_csrf_token(csrf_app):
@@ -178,30 +209,39 @@ def test_cli_import(app, db, tmp_path):
 
 
 def test_audit_viewer_filters_and_verifies(client, db):
-    audit.record(db, "reviewer:demo-reviewer", "correction_case_opened", DEFAULTER["id_number"])
+    seq = audit.record(db, "reviewer:demo-reviewer", "correction_case_opened", DEFAULTER["id_number"])
     staff_login(client, "superadmin")
     page = client.get("/admin/audit").get_data(as_text=True)
-    assert "The log verifies" in page
+    assert f"#{seq}" in page and 'href="/admin/audit/verify"' in page
+    page = client.get("/admin/audit/verify").get_data(as_text=True)
+    assert "The log verifies" in page and f"All {_last_seq(db)} rows link" in page
     page = client.get("/admin/audit?actor=reviewer:&action=correction_case_opened").get_data(as_text=True)
     assert page.count('class="card audit-item"') == 1 and DEFAULTER["id_number"] in page
     page = client.get(f"/admin/audit?subject={CLEAN['id_number']}&action=correction_case_opened").get_data(as_text=True)
     assert "No events match." in page
     page = client.get("/admin/audit?date_from=2026-13-01").get_data(as_text=True)
     assert "Enter the date as YYYY-MM-DD" in page and "<title>Error:" in page
+    page = client.get("/admin/audit?date_to=20991231").get_data(as_text=True)
+    assert "Enter the date as YYYY-MM-DD" in page
     page = client.get("/admin/audit?date_from=2999-01-01").get_data(as_text=True)
     assert "No events match." in page
+    page = client.get("/admin/audit?date_to=9999-12-31&action=correction_case_opened").get_data(as_text=True)
+    assert page.count('class="card audit-item"') == 1
 
 
 def test_audit_viewer_detects_a_tampered_row(client, db, app):
     seq = audit.record(db, "reviewer:demo-reviewer", "correction_case_opened", DEFAULTER["id_number"])
     audit.record(db, "reviewer:demo-reviewer", "correction_decided", DEFAULTER["id_number"])
-    # Get around the append-only trigger, as someone with file access could.
-    db.execute("DROP TRIGGER audit_log_no_update")
+    # Get around the append-only trigger, as someone with the database could.
+    if ON_POSTGRESQL:
+        db.execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+    else:
+        db.execute("DROP TRIGGER audit_log_no_update")
     db.execute("UPDATE audit_log SET actor = 'reviewer:someone-else' WHERE seq = ?", [seq])
-    db.conn.commit()
     staff_login(client, "superadmin")
-    page = client.get("/admin/audit").get_data(as_text=True)
+    page = client.get("/admin/audit/verify").get_data(as_text=True)
     assert "The log has been tampered with" in page and f"breaks at row {seq}" in page
+    assert f"The {seq - 1} rows before it verify" in page
     assert app.test_cli_runner().invoke(args=["verify-audit"]).exit_code == 1
 
 
@@ -251,13 +291,25 @@ def test_a_disabled_admin_cannot_sign_in_and_loses_their_session(app, db):
     reviewer = app.test_client()
     assert staff_login(reviewer, "reviewer").status_code == 303
     assert reviewer.get("/admin").status_code == 200
+    reviewer_id = _account_id(db, "demo-reviewer")
     boss = app.test_client()
     staff_login(boss, "superadmin")
-    boss.post(f"/admin/accounts/{_account_id(db, 'demo-reviewer')}/status", data={"disable": "yes"})
+    boss.post(f"/admin/accounts/{reviewer_id}/status", data={"disable": "yes"})
+    assert not db.scalar("SELECT count(*) FROM account_sessions WHERE account_id = ?", [reviewer_id])
     assert reviewer.get("/admin").status_code == 302  # signed out at the next request
     again = app.test_client()
     assert staff_login(again, "reviewer").status_code != 303
     assert again.get("/admin").status_code == 302
+
+
+def test_a_session_of_an_account_disabled_outside_the_page_is_refused(app, db):
+    pilot_admin = app.test_client()
+    staff_login(pilot_admin, "pilot_admin")
+    assert pilot_admin.get("/admin").status_code == 200
+    # Disabled straight in the database: the session row is still there.
+    db.execute("UPDATE accounts SET disabled_at = '2026-01-01T00:00:00' WHERE login = ?",
+               ["demo-pilot-admin"])
+    assert pilot_admin.get("/admin").status_code == 302
 
 
 def test_create_admin_cli(app, db):
@@ -283,6 +335,7 @@ EXPECTED = {
     "transparency_admin.import_batch": ("superadmin",),
     "transparency_admin.import_confirm": ("superadmin",),
     "transparency_admin.audit_log": ("superadmin",),
+    "transparency_admin.audit_verify": ("superadmin",),
     "transparency.access_log": ("resident",),
     "transparency.export": ("resident",),
     "transparency.export_download": ("resident",),
@@ -365,7 +418,8 @@ def test_every_admin_page_passes_the_page_checks_in_both_languages(client, db, l
     client.set_cookie("lang", language)
     staff_login(client, "superadmin")
     batch = _upload(client, _csv(_row(doc="L-1"), _row(doc="L-2", name="王二麻子"))).headers["Location"]
-    pages = ["/admin", "/admin/imports", batch, "/admin/audit", "/admin/accounts", "/admin/accounts/new",
+    pages = ["/admin", "/admin/imports", batch, "/admin/audit", "/admin/audit/verify", "/admin/accounts",
+             "/admin/accounts/new",
              f"/admin/accounts/{_account_id(db, 'demo-reviewer')}"]
     for path in pages:
         response = client.get(path)

@@ -3,16 +3,15 @@ activate → sign out → sign in → my record → expand an entry → Chinese 
 import pytest
 from playwright.sync_api import Page, expect
 
-from credit_self.db import connect
 from tests.browser.conftest import check_page
-from tests.conftest import persona
+from tests.conftest import DatabaseForTests, persona
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
 
 
-def unactivated_resident_with_entries(db_path, exclude: set[str]) -> dict:
-    db = connect(str(db_path))
+def unactivated_resident_with_entries(database_url: str, exclude: set[str]) -> dict:
+    db = DatabaseForTests(database_url)
     try:
         for row in db.query(
             """SELECT r.id_number, r.name FROM residents r
@@ -98,7 +97,7 @@ def test_journey_with_javascript(page: Page, live_server):
 def test_journey_without_javascript(page_without_js: Page, live_server):
     page = page_without_js
     resident = unactivated_resident_with_entries(
-        live_server.db_path, exclude={persona("new_resident")["id_number"]}
+        live_server.database_url, exclude={persona("new_resident")["id_number"]}
     )
     activate(page, resident["id_number"], resident["name"], check=no_script_checks)
     sign_out(page)

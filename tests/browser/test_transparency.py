@@ -5,8 +5,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from credit_self import audit
-from credit_self.db import connect
+from credit_self.db import make_engine, rows, scalar
 from credit_self.seeding import DEMO_PASSWORD
 from tests.browser.conftest import check_page
 from tests.conftest import persona
@@ -26,36 +25,27 @@ def sign_out(page: Page) -> None:
     page.get_by_role("button", name="Sign out").click()
 
 
-def _open_case_of(db_path, id_number: str) -> int | None:
-    db = connect(str(db_path))
+def _case_of(database_url: str, id_number: str) -> int:
+    """The correction case the seed filed for this resident."""
+    engine = make_engine(database_url)
     try:
-        if "corrections" not in db.table_names():
-            return None
-        row = db.execute(
-            "SELECT id FROM corrections WHERE id_number = ? ORDER BY id LIMIT 1", [id_number]
-        ).fetchone()
-        return row[0] if row else None
+        with engine.connect() as conn:
+            return scalar(conn, "SELECT id FROM corrections WHERE id_number = :id_number "
+                                "ORDER BY id LIMIT 1", id_number=id_number)
     finally:
-        db.close()
+        engine.dispose()
 
 
 def test_a_reviewers_look_shows_in_who_looked(page: Page, live_server):
     resident = persona("mixup")
-    case_id = _open_case_of(live_server.db_path, resident["id_number"])
+    case_id = _case_of(live_server.database_url, resident["id_number"])
     staff_sign_in(page, "demo-reviewer")
-    if case_id is not None:
-        # The real reviewer UI: open the resident's case from the queue.
-        page.goto("/admin/corrections")
-        check_page(page)
-        page.locator(f'a[href="/admin/corrections/{case_id}"]').first.click()
-        expect(page).to_have_url(re.compile(f"/admin/corrections/{case_id}$"))
-        check_page(page)
-    else:
-        # Fallback while the corrections UI is not there: record the read exactly as a
-        # reviewer's case-open does, in the live server's database.
-        db = connect(str(live_server.db_path))
-        audit.record(db, "reviewer:demo-reviewer", "correction_case_opened", resident["id_number"], {"correction_id": 1})
-        db.close()
+    # The real reviewer UI: open the resident's case from the queue.
+    page.goto("/admin/corrections")
+    check_page(page)
+    page.locator(f'a[href="/admin/corrections/{case_id}"]').first.click()
+    expect(page).to_have_url(re.compile(f"/admin/corrections/{case_id}$"))
+    check_page(page)
     sign_out(page)
 
     page.goto("/login")
@@ -81,21 +71,20 @@ def test_a_reviewers_look_shows_in_who_looked(page: Page, live_server):
     assert download.value.suggested_filename.endswith(".json")
 
 
-def _residents_without_accounts(db_path, count: int) -> list[dict]:
+def _residents_without_accounts(database_url: str, count: int) -> list[dict]:
     """Population residents no other test signs in as, so the new entry touches nobody's journey."""
-    db = connect(str(db_path))
+    engine = make_engine(database_url)
     try:
-        return list(db.query(
-            "SELECT id_number, name FROM residents r WHERE NOT EXISTS "
-            "(SELECT 1 FROM accounts a WHERE a.id_number = r.id_number) ORDER BY id_number DESC LIMIT ?",
-            [count],
-        ))
+        with engine.connect() as conn:
+            return rows(conn, "SELECT id_number, name FROM residents r WHERE NOT EXISTS "
+                              "(SELECT 1 FROM accounts a WHERE a.id_number = r.id_number) "
+                              "ORDER BY id_number DESC LIMIT :count", count=count)
     finally:
-        db.close()
+        engine.dispose()
 
 
 def test_superadmin_imports_a_feed_with_one_bad_row(page: Page, live_server, tmp_path):
-    clean, other = _residents_without_accounts(live_server.db_path, 2)
+    clean, other = _residents_without_accounts(live_server.database_url, 2)
     feed = tmp_path / "feed.csv"
     feed.write_text(
         "id_number,name,facts,document_no,listed_on,expires_on,source_agency\n"
@@ -126,5 +115,8 @@ def test_superadmin_imports_a_feed_with_one_bad_row(page: Page, live_server, tmp
     expect(page.locator(".notice--success")).to_contain_text("1 entries created")
     check_page(page)
     page.goto("/admin/audit")
+    expect(page.locator(".audit-list")).to_contain_text("list_imported")
+    check_page(page)
+    page.get_by_role("link", name="Check the whole chain now").click()
     expect(page.locator("#chain-title")).to_have_text(re.compile("The log verifies"))
     check_page(page)

@@ -1,23 +1,9 @@
-"""Unit checks of the import's fast paths against the reference implementations."""
-import random
+"""Unit checks of reading a department's list feed."""
+import pytest
 
-from stdnum.cn import ric
-
-from credit_self.identity import with_check_digit
 from credit_self.transparency import imports
 
-
-def test_fast_check_digit_agrees_with_stdnum():
-    rng = random.Random(3)
-    for _ in range(2000):
-        first17 = "".join(rng.choice("0123456789") for _ in range(17))
-        good = with_check_digit(first17)
-        assert imports._check_digit_ok(good)
-        wrong = first17 + ("0" if good[-1] != "0" else "1")
-        assert not imports._check_digit_ok(wrong)
-        assert ric.calc_check_digit(first17 + "0") == good[-1]
-    assert not imports._check_digit_ok("12345")
-    assert not imports._check_digit_ok("1101011980010199AX")
+HEADER = "id_number,name,facts,document_no,listed_on,expires_on,source_agency\n"
 
 
 def test_read_csv_strips_bom_and_spaces():
@@ -28,3 +14,23 @@ def test_read_csv_strips_bom_and_spaces():
     assert rows == [{"id_number": "110101198001019991", "name": "王五", "facts": "事实",
                      "document_no": "D-1", "listed_on": "2025-01-01", "expires_on": "",
                      "source_agency": "法院"}]
+
+
+def test_read_csv_keeps_quoted_line_breaks_and_accepts_any_line_ending():
+    rows = imports.read_csv(HEADER.replace("\n", "\r\n") + '1,王五,"第一行\r\n第二行",D-1,2025-01-01,,法院\r'
+                            + "2,李四,事实,D-2,2025-01-01,,法院")
+    assert [row["facts"] for row in rows] == ["第一行\n第二行", "事实"]
+
+
+@pytest.mark.parametrize("body, code, detail", [
+    ('1,王五,"left open,D-1,2025-01-01,,法院\n2,李四,事实,D-2,2025-01-01,,法院\n', "not_csv", "line 3"),
+    ('1,王五,"closed"then more,D-1,2025-01-01,,法院\n', "not_csv", "line 2"),
+    ("1,王五,事实,D-1,2025-01-01,,法院\n2,李四," + "x" * 10_001 + ",D-2,2025-01-01,,法院\n",
+     "field_too_long", "3"),
+    ("1,王五," + "x" * 200_000 + ",D-1,2025-01-01,,法院\n", "field_too_long", "2"),
+    ("", "no_rows", ""),
+])
+def test_a_file_that_cannot_be_read_says_why_and_where(body, code, detail):
+    with pytest.raises(imports.ImportFileError) as problem:
+        imports.read_csv(HEADER + body)
+    assert problem.value.code == code and problem.value.detail.startswith(detail)
