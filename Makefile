@@ -67,10 +67,11 @@ servers:
 test: dev-venv translations browser servers
 	$(BIN)/python tests/run.py
 
-# Benchmarks: 1,000,000 residents, gunicorn with 2 workers, wrk, ratios to a baseline.
-bench: venv translations
+# Benchmarks: both engines at 1,000,000 residents (RESIDENTS=N for another size), wrk,
+# the audit page; bench/README.md. BENCH_ARGS passes more options to bench/run.py.
+bench: venv translations servers
 	@command -v wrk >/dev/null || ([ "$$(id -u)" = "0" ] && (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)))
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(if $(filter command line environment,$(origin RESIDENTS)),--residents $(RESIDENTS)) $(BENCH_ARGS)
 
 # Refresh the message catalogs after changing user-visible strings: the foundation's,
 # then each capability's (see tests/app/test_i18n.py for which files each one covers).

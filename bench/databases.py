@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from servers import PYTHON, REPO, BenchError, base_env
-from sqlalchemy import create_engine, text
+from sqlalchemy import NullPool, create_engine, text
 from sqlalchemy.engine import make_url
 
-from credit_self.db import make_engine, scalar
+from credit_self.db import make_engine, normalised_url, scalar
 from credit_self.schema import is_current
 
 # /pilots is measured with score events for about 10% of residents in one pilot.
@@ -153,9 +153,11 @@ class _PostgresStore:
         if not admin_url:
             raise BenchError("PostgreSQL needs --postgresql-url or a throwaway server")
         self.name = name
-        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        self.url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-        self.label = f"database {name} on {make_url(admin_url).host}:{make_url(admin_url).port}"
+        admin_url = normalised_url(admin_url)
+        self.admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        server = make_url(admin_url)
+        self.url = server.set(database=name).render_as_string(hide_password=False)
+        self.label = f"database {name} on {server.host}:{server.port}"
 
     def _run(self, statement: str, **params: Any) -> Any:
         with self.admin.connect() as conn:

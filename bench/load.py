@@ -194,13 +194,18 @@ class Target:
 
     name: str
     engine: str | None
-    url: str
+    base_url: str
+    path: str
     cookie: str | None
     endpoint: Any = None
     probe_bytes: int = 0
     runs: list[dict[str, Any]] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return self.base_url + self.path
 
 
 def measure(settings: Any, wrk: str, baseline: Target, targets: list[list[Target]]) -> None:

@@ -177,7 +177,7 @@ def render(header: str, settings: Any, baseline: Target | None, groups: list[lis
                      "was running, so the numbers are lower and noisier than on an idle machine.")
     parts += ["## Notes", "\n".join(notes)]
     data = {
-        "databases": {e: {**d.info, "url": d.label} for e, d in databases.items()},
+        "databases": {e: {**d.info, "where": d.label} for e, d in databases.items()},
         "peak_memory_kb": memory,
         "audit_page": audit,
         "results": [

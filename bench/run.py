@@ -17,6 +17,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,6 +86,15 @@ def git_describe() -> str:
         return "unknown"
 
 
+def settings_for_the_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The options, with paths as text and no credentials from a server URL."""
+    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    for name in ("postgresql_url", "redis_url"):
+        if settings[name]:
+            settings[name] = re.sub(r"//[^@/]*@", "//***@", settings[name])
+    return settings
+
+
 def run_load(args: argparse.Namespace, chosen: list, databases: dict, env: dict,
              memory: dict) -> tuple[load.Target, list[list[load.Target]]]:
     """Serve the baseline and each engine's app, check, load, check again."""
@@ -103,7 +113,9 @@ def run_load(args: argparse.Namespace, chosen: list, databases: dict, env: dict,
         for server in apps.values():
             server.wait_ready("/login")
         probe = load.Client(base.url).request("/")
-        baseline = load.Target("baseline", None, base.url + "/", None,
+        if probe.status != 200:
+            raise BenchError(f"the baseline answered {probe.status}")
+        baseline = load.Target("baseline", None, base.url, "/", None,
                                probe_bytes=len(probe.body.encode()))
         groups = []
         people = endpoints.personas()
@@ -117,15 +129,14 @@ def run_load(args: argparse.Namespace, chosen: list, databases: dict, env: dict,
                     raise BenchError(f"{endpoint.name} on {engine}: GET {path} {problem}; "
                                      "not benchmarking an error")
                 cookie = ctx.session_cookie(endpoint.persona) if endpoint.persona else None
-                group.append(load.Target(endpoint.name, engine, ctx.app_url + path, cookie,
+                group.append(load.Target(endpoint.name, engine, ctx.app_url, path, cookie,
                                          endpoint, probe_bytes=size))
                 print(f"  checked {endpoint.name} on {engine}: {size:,} bytes", flush=True)
             groups.append(group)
         load.measure(args, wrk, baseline, groups)
         # Checked again: a session that ended mid-run would have measured a redirect.
         for target in (t for g in groups for t in g):
-            path = target.url[len(contexts[target.engine].app_url):]
-            _, problem = endpoints.check(contexts[target.engine], target.endpoint, path)
+            _, problem = endpoints.check(contexts[target.engine], target.endpoint, target.path)
             if problem:
                 target.problems.append(f"after the load, the page {problem}")
     finally:
@@ -186,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                                load_before)
     print("\n" + text)
     data = {"when": when.isoformat(timespec="seconds"), "commit": git_describe(),
-            "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+            "settings": settings_for_the_record(args),
             "load_average_before": load_before,
             "timings_s": {"databases_and_load": round(loaded - started, 1),
                           "audit_page": round(finished - loaded, 1),

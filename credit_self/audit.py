@@ -89,6 +89,8 @@ class ChainReport:
     rows_checked: int
     broken_at: int | None = None
     reason: str | None = None
+    # What broke, for pages to word: "missing", "unlinked" or "altered".
+    problem: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -109,11 +111,12 @@ def _walk(found: Iterator, progress: Any) -> ChainReport:
     checked = 0
     for row in found:
         if row["seq"] != expected_seq:
-            return ChainReport(checked, row["seq"], f"row {expected_seq} is missing")
+            return ChainReport(checked, row["seq"], f"row {expected_seq} is missing", "missing")
         if row["prev_hash"] != expected_prev:
-            return ChainReport(checked, row["seq"], "does not link to the row before it")
+            return ChainReport(checked, row["seq"], "does not link to the row before it",
+                               "unlinked")
         if _row_hash(dict(row)) != row["hash"]:
-            return ChainReport(checked, row["seq"], "content does not match its hash")
+            return ChainReport(checked, row["seq"], "content does not match its hash", "altered")
         expected_prev = row["hash"]
         expected_seq += 1
         checked += 1

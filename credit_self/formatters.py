@@ -3,17 +3,20 @@ flask-babel in the reader's language and China Standard Time."""
 from datetime import date, datetime
 
 from flask import Flask
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, to_user_timezone
 
 from . import clock, i18n, identity
 
 
 def _as_date(value: date | str) -> date:
+    """The China calendar day of a date, or of a moment (a timestamp is UTC)."""
+    if isinstance(value, str) and len(value) > 10:
+        value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return value.date()
+        return to_user_timezone(value).date()
     if isinstance(value, date):
         return value
-    return date.fromisoformat(value[:10])
+    return date.fromisoformat(value)
 
 
 def _as_datetime(value: datetime | str) -> datetime:

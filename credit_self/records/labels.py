@@ -28,7 +28,10 @@ def expiry_text(entry: dict) -> str:
     text = date_long(entry["expires_on"])
     days = days_from_today(entry["expires_on"])
     if entry["state"] in ("active", "pending"):
-        return f"{text} ({ngettext('%(num)d day left', '%(num)d days left', days)})"
-    if entry["state"] == "expired":
-        return f"{text} ({ngettext('ended %(num)d day ago', 'ended %(num)d days ago', -days)})"
-    return text
+        left = ngettext("%(num)d day left", "%(num)d days left", days)
+    elif entry["state"] == "expired":
+        left = ngettext("ended %(num)d day ago", "ended %(num)d days ago", -days)
+    else:
+        return text
+    # Chinese brackets the count its own way: the pattern is translated too.
+    return _("%(date)s (%(count)s)", date=text, count=left)

@@ -486,7 +486,7 @@ def test_chinese_pages_are_translated(client, auth, db):
     client.get("/language/zh_CN?next=/login")
     auth.login("mixup")
     page = client.get("/corrections").get_data(as_text=True)
-    assert "你的更正" in page and "Your corrections" not in page
+    assert "您的更正" in page and "Your corrections" not in page
 
 
 def test_htmx_add_information_and_withdraw_swap_the_correction_body(client, auth, db):

@@ -1,6 +1,4 @@
 """What reaches the app at all: request size limits and trusted host names."""
-import io
-
 from tests.conftest import make_test_app, staff_login
 
 MEGABYTE = 1024 * 1024
@@ -26,14 +24,26 @@ def test_an_anonymous_post_is_refused_before_it_is_read(client, db):
     assert db.scalar("SELECT max(seq) FROM audit_log") == before, "nothing was processed"
 
 
+def _multipart(fields: dict[str, str], filename: str, content: bytes) -> tuple[bytes, str]:
+    """A multipart body built in memory (the test client would spool a large one to a
+    temporary file that it never closes)."""
+    boundary = "credit-self-test-boundary"
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+             .encode() for name, value in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="feed"; '
+                 f'filename="{filename}"\r\nContent-Type: text/csv\r\n\r\n'.encode()
+                 + content + f"\r\n--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
 def test_staff_may_upload_a_list_feed_larger_than_a_residents_limit(client):
     staff_login(client, "superadmin")
     feed = b"id_number,name,facts,document_no,listed_on,expires_on,source_agency\n" + \
         b"x" * (8 * MEGABYTE)
-    with client.post("/admin/imports", data={
-            "list_code": "railway_misconduct", "feed": (io.BytesIO(feed), "feed.csv")},
-            content_type="multipart/form-data") as answer:
-        assert answer.status_code == 200  # read and checked (its rows are rejected), not 413
+    body, content_type = _multipart({"list_code": "railway_misconduct"}, "feed.csv", feed)
+    answer = client.post("/admin/imports", data=body, content_type=content_type)
+    assert answer.status_code == 200  # read and checked (its rows are rejected), not 413
+    assert "longer than 10,000 characters" in answer.get_data(as_text=True)
 
 
 def test_a_forged_host_is_refused_and_never_reaches_a_qr_code(client, auth):
