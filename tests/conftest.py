@@ -169,6 +169,17 @@ def database_url(databases) -> str:
     databases.drop(url)
 
 
+_apps_made: list = []
+
+
+@pytest.fixture(autouse=True)
+def _close_test_apps():
+    """Every app a test made closes its pooled connections when the test ends."""
+    yield
+    while _apps_made:
+        engine_for(_apps_made.pop()).dispose()
+
+
 def make_test_app(database_url: str, **overrides):
     config = {
         "TESTING": True,
@@ -181,22 +192,19 @@ def make_test_app(database_url: str, **overrides):
     config.update(overrides)
     app = create_app(config)
     app.test_client_class = CheckedClient
+    _apps_made.append(app)
     return app
 
 
 @pytest.fixture
 def app(database_url):
-    made = make_test_app(database_url)
-    yield made
-    engine_for(made).dispose()
+    return make_test_app(database_url)
 
 
 @pytest.fixture
 def csrf_app(database_url):
     """The app with CSRF protection on, as in production."""
-    made = make_test_app(database_url, WTF_CSRF_ENABLED=True)
-    yield made
-    engine_for(made).dispose()
+    return make_test_app(database_url, WTF_CSRF_ENABLED=True)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from credit_self import identity
-from credit_self.db import engine_for
 from tests.conftest import make_test_app, persona, staff_login
 
 NEW = persona("new_resident")
@@ -29,15 +28,7 @@ def actions_since(db, seq: int) -> list[str]:
 @pytest.fixture
 def app_with(database_url):
     """Make an app on the test's database with other settings."""
-    made = []
-
-    def make(**config):
-        made.append(make_test_app(database_url, **config))
-        return made[-1]
-
-    yield make
-    for app in made:
-        engine_for(app).dispose()
+    return lambda **config: make_test_app(database_url, **config)
 
 
 def persona_login(client, who="clean"):

@@ -23,16 +23,8 @@ CLEAN = persona("clean")
 
 @pytest.fixture
 def app_with(database_url):
-    """Makes apps on the test's database, at T0 unless told otherwise; closes their engines."""
-    made = []
-
-    def make(**config):
-        made.append(make_test_app(database_url, **{"NOW": T0, **config}))
-        return made[-1]
-
-    yield make
-    for app in made:
-        engine_for(app).dispose()
+    """Makes apps on the test's database, at T0 unless told otherwise."""
+    return lambda **config: make_test_app(database_url, **{"NOW": T0, **config})
 
 
 @pytest.fixture

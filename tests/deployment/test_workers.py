@@ -15,30 +15,29 @@ from tests.conftest import persona
 from tests.deployment.conftest import Browser
 
 
-def _statuses(server, paths) -> list[int]:
-    return [Browser(server.url).request(path).status for path in paths]
+def _two_servers(serve, redis_url: str, **env: str):
+    """Two app servers (as on two machines) on one database and one Redis."""
+    return [serve(workers=1, CREDIT_SELF_RATELIMIT_STORAGE=redis_url, **env) for _ in range(2)]
 
 
-def test_the_verification_limit_is_exact_across_two_workers(serve, redis_url):
-    server = serve(workers=2, CREDIT_SELF_RATELIMIT_STORAGE=redis_url,
-                   CREDIT_SELF_VERIFY_RATE_LIMIT="10 per minute")
-    statuses = _statuses(server, ["/api/v1/verify/not-a-token"] * 25)
+def test_the_verification_limit_is_exact_across_servers(serve, redis_url):
+    servers = _two_servers(serve, redis_url, CREDIT_SELF_VERIFY_RATE_LIMIT="10 per minute")
+    statuses = [Browser(servers[n % 2].url).request("/api/v1/verify/x").status
+                for n in range(25)]
     assert statuses.count(200) == 10 and statuses.count(429) == 15
-    assert len(server.pids_that_answered()) == 2, "both workers answered"
+    assert all(server.pids_that_answered() for server in servers), "both servers answered"
 
 
-def test_the_sign_in_limit_counts_failures_exactly_across_two_workers(serve, redis_url):
-    server = serve(workers=2, CREDIT_SELF_RATELIMIT_STORAGE=redis_url,
-                   CREDIT_SELF_LOGIN_RATE_LIMIT="8 per minute")
-    visitor = Browser(server.url)
-    token = visitor.csrf_token("/login")
-    statuses = [
-        visitor.request("/login", {"csrf_token": token, "id_number": f"11010119900101{n:03d}X",
-                                   "password": "wrong-password"}).status
-        for n in range(20)
-    ]
+def test_the_sign_in_limit_counts_failures_exactly_across_servers(serve, redis_url):
+    servers = _two_servers(serve, redis_url, CREDIT_SELF_LOGIN_RATE_LIMIT="8 per minute")
+    visitors = [Browser(server.url) for server in servers]
+    tokens = [visitor.csrf_token("/login") for visitor in visitors]
+    # One after another: only failures count, so a failure is counted when its answer is
+    # known, after the check of any attempt sent at the same moment (docs/deploy.md).
+    statuses = [visitors[n % 2].request("/login", {"csrf_token": tokens[n % 2],
+                                                   "id_number": f"x{n}", "password": "wrong"}).status
+                for n in range(20)]
     assert statuses.count(200) == 8 and statuses.count(429) == 12
-    assert len(server.pids_that_answered()) == 2
 
 
 def test_several_workers_on_in_memory_limits_are_refused(database_url, tmp_path):
@@ -53,20 +52,20 @@ def test_several_workers_on_in_memory_limits_are_refused(database_url, tmp_path)
         raise AssertionError("two workers with per-process limits started")
 
 
-def test_a_signed_out_cookie_opens_nothing_on_any_worker(serve, redis_url):
-    server = serve(workers=2, CREDIT_SELF_RATELIMIT_STORAGE=redis_url)
-    resident = Browser(server.url)
+def test_a_signed_out_cookie_opens_nothing_on_any_server(serve, redis_url):
+    servers = _two_servers(serve, redis_url)
+    resident = Browser(servers[0].url)
     clean = persona("clean")
     resident.sign_in(clean["id_number"], clean["password"])
-    stolen = Browser(server.url)
-    for cookie in resident.cookies:
-        stolen.cookies.set_cookie(cookie)
-    assert stolen.request("/me").status == 200
+    stolen = [Browser(server.url) for server in servers]
+    for copy in stolen:
+        for cookie in resident.cookies:
+            copy.cookies.set_cookie(cookie)
+        assert copy.request("/me").status == 200
     token = resident.csrf_token("/me")
     assert resident.request("/logout", {"csrf_token": token}).status == 303
-    answers = [stolen.request("/me") for _ in range(8)]
+    answers = [copy.request("/me") for copy in stolen for _ in range(4)]
     assert all(a.status == 302 and "/login" in a.location for a in answers)
-    assert len(server.pids_that_answered()) == 2
 
 
 def test_a_killed_worker_loses_no_acknowledged_write(serve, redis_url, database_url):
