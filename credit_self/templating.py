@@ -6,11 +6,15 @@ from typing import Any
 
 from flask import Flask, url_for
 from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import StrictUndefined
 
 from . import registry
 from .i18n import LANGUAGE_NAMES
+
+# Every page says the data are simulated.
+SIMULATION = registry.Tag(_l("Simulation"), "grey")
 
 
 def _resident_nav() -> list[dict[str, Any]]:
@@ -42,4 +46,5 @@ def init_app(app: Flask) -> None:
         entry_tags=registry.entry_tags,
         entry_panels=registry.entry_panels,
         admin_tools_for=registry.admin_tools_for,
+        simulation=SIMULATION,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,6 +31,8 @@ def _run(label: str, env: dict[str, str], args: list[str]) -> int:
 
 
 def main(args: list[str]) -> int:
+    # Stopped from outside (Ctrl-C, SIGTERM): the throwaway servers are still removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.ExitStack() as stack:
         postgresql = os.environ.get("CREDIT_SELF_TEST_DATABASE_URL") or stack.enter_context(
             servers.postgresql())

@@ -1,6 +1,6 @@
 """The staff account forms, and the words for staff roles."""
 from flask_babel import lazy_gettext as _l
-from wtforms import PasswordField, StringField
+from wtforms import BooleanField, PasswordField, StringField
 
 from ..forms import Choices, Form, SelectField, collapse_spaces
 from ..registry import Tag
@@ -45,3 +45,9 @@ class NewStaffForm(RoleForm):
     def error_list(self) -> list[tuple[str, str]]:
         fields = [self[name] for name in self.field_order]
         return [(field.id, str(field.errors[0])) for field in fields if field.errors]
+
+
+class StatusForm(Form):
+    """Disable (checked) or enable the account: the button sends the value."""
+
+    disable = BooleanField(false_values=("", "false", "no"))

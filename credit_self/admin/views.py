@@ -9,7 +9,6 @@ from flask import (
     flash,
     redirect,
     render_template,
-    request,
     url_for,
 )
 from flask.cli import with_appcontext
@@ -133,7 +132,7 @@ def account_role(account_id: int) -> Response | str:
 def account_status(account_id: int) -> Response | str:
     account = _staff_or_404(account_id)
     try:
-        staff.set_disabled(get_db(), account_id, request.form.get("disable") == "yes",
+        staff.set_disabled(get_db(), account_id, forms.StatusForm().disable.data,
                            current_user.id, current_user.audit_name, clock.iso_now())
     except staff.StaffAccountError as problem:
         return _render_account(account, status_error=str(

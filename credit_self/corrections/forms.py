@@ -38,6 +38,7 @@ STATUSES = {
     "withdrawn": Tag(_l("Withdrawn"), "grey"),
 }
 OVERDUE = Tag(_l("Overdue"), "red")
+NEW_MESSAGE = Tag(_l("New"), "blue")
 UNDER_DISPUTE = Tag(_l("Under dispute"), "yellow")
 OUTCOMES = Choices((
     ("uphold", _l("Uphold: the resident is right")),

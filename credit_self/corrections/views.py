@@ -378,6 +378,7 @@ def init_app(app: Flask) -> None:
         correction_possible=correction_possible,
         correction_statuses=forms.STATUSES,
         correction_overdue=forms.OVERDUE,
+        message_new=forms.NEW_MESSAGE,
         correction_kinds=forms.KINDS,
         correction_categories=forms.CATEGORIES,
         correction_repair_reason=forms.REPAIR_REASON,

@@ -57,6 +57,9 @@ ENROLMENT_STATES = {
 }
 
 
+RULE_NOT_APPLIED = Tag(_l("Not applied: no legal basis"), "red")
+
+
 def pilot_error_message(code: str) -> str:
     return str(PILOT_ERRORS.get(code, _l("That action is not possible.")))
 

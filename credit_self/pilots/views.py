@@ -290,7 +290,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp)
     app.cli.add_command(purge_closed_pilots_command)
     app.cli.add_command(seed_pilot_events_command)
-    app.jinja_env.globals.update(pilot_statuses=forms.PILOT_STATUSES,
+    app.jinja_env.globals.update(rule_not_applied=forms.RULE_NOT_APPLIED,
+                                 pilot_statuses=forms.PILOT_STATUSES,
                                  enrolment_states=forms.ENROLMENT_STATES,
                                  card_pilot_statuses=forms.CARD_PILOT_STATUSES,
                                  card_enrolment_states=forms.CARD_ENROLMENT_STATES)

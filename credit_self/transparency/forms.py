@@ -22,6 +22,10 @@ REASONS = {
     "duplicate_in_file": _l("The same document number appears earlier in the file"),
     "document_other_person": _l("This document number is already on the list for another person"),
 }
+ROW_STATUSES = {
+    "accepted": Tag(_l("Accepted"), "green"),
+    "rejected": Tag(_l("Rejected"), "red"),
+}
 BATCH_STATUSES = {
     "imported": Tag(_l("Imported"), "green"),
     "validated": Tag(_l("Not imported yet"), "yellow"),

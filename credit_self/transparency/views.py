@@ -307,4 +307,5 @@ def init_app(app: Flask) -> None:
         transparency_action_label=action_label,
         transparency_who_label=who_label,
         import_batch_statuses=forms.BATCH_STATUSES,
+        import_row_statuses=forms.ROW_STATUSES,
     )
