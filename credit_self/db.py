@@ -16,6 +16,7 @@ failing when one tries to upgrade a read lock; nested calls become savepoints.
 from __future__ import annotations
 
 import contextlib
+import functools
 import sqlite3
 from pathlib import Path
 from typing import Any, Iterator
@@ -100,7 +101,16 @@ def in_write_transaction(conn: Connection) -> bool:
 
 def sql(statement: str | TextClause, *expanding: str) -> TextClause:
     """`text(statement)`, with the named parameters that take a list (`IN :codes`)."""
-    clause = text(statement) if isinstance(statement, str) else statement
+    if isinstance(statement, TextClause):
+        return statement
+    return _text(statement, expanding)
+
+
+@functools.lru_cache(maxsize=1024)
+def _text(statement: str, expanding: tuple[str, ...]) -> TextClause:
+    # The app's statements are a fixed set: each is parsed once, not on every call
+    # (SQLAlchemy then finds its compiled form in its own cache).
+    clause = text(statement)
     if expanding:
         clause = clause.bindparams(*(bindparam(name, expanding=True) for name in expanding))
     return clause

@@ -1,11 +1,13 @@
-"""Jinja filters: every date and time on a page is formatted through these, by
-flask-babel in the reader's language and China Standard Time."""
-from datetime import date, datetime
+"""Jinja filters: every date and time on a page is formatted through these, by Babel in
+the reader's language (the request's locale, see i18n.language) and China Standard
+Time."""
+from datetime import date, datetime, timezone
 
+from babel.dates import format_date, format_datetime
 from flask import Flask
-from flask_babel import format_date, format_datetime, to_user_timezone
 
 from . import clock, i18n, identity
+from .clock import LOCAL_TZ
 
 
 def _as_date(value: date | str) -> date:
@@ -13,35 +15,41 @@ def _as_date(value: date | str) -> date:
     if isinstance(value, str) and len(value) > 10:
         value = datetime.fromisoformat(value)
     if isinstance(value, datetime):
-        return to_user_timezone(value).date()
+        return _in_china(value).date()
     if isinstance(value, date):
         return value
     return date.fromisoformat(value)
 
 
-def _as_datetime(value: datetime | str) -> datetime:
-    # Stored timestamps are UTC ISO text; flask-babel treats naive datetimes as UTC.
-    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+def _in_china(value: datetime | str) -> datetime:
+    """A stored timestamp (UTC ISO text; naive means UTC) in China Standard Time."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(LOCAL_TZ)
 
 
 def date_long(value: date | str | None) -> str:
     """'1 January 2026' (GOV.UK style, day first) or '2026年1月1日'."""
     if value is None:
         return ""
-    return format_date(_as_date(value), "long" if i18n.is_chinese() else "d MMMM y")
+    language = i18n.language()
+    return format_date(_as_date(value), "long" if language.chinese else "d MMMM y",
+                       locale=language.locale or "en")
 
 
 def datetime_long(value: datetime | str | None) -> str:
     """'1 January 2026, 14:05' or '2026年1月1日 14:05:00', in China Standard Time."""
     if value is None:
         return ""
-    return format_datetime(_as_datetime(value),
-                           "medium" if i18n.is_chinese() else "d MMMM y, HH:mm")
+    language = i18n.language()
+    return format_datetime(_in_china(value), "medium" if language.chinese else "d MMMM y, HH:mm",
+                           locale=language.locale or "en")
 
 
 def time_of_day(value: datetime | str) -> str:
     """HH:MM:SS in China Standard Time."""
-    return format_datetime(_as_datetime(value), "HH:mm:ss")
+    return f"{_in_china(value):%H:%M:%S}"
 
 
 def days_from_today(value: date | str) -> int:

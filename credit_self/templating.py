@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, url_for
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import StrictUndefined
 
-from . import registry
+from . import i18n, registry
 from .i18n import LANGUAGE_NAMES
 
 # Every page says the data are simulated.
@@ -27,9 +26,9 @@ def _resident_nav() -> list[dict[str, Any]]:
 
 
 def _layout() -> dict[str, Any]:
-    locale = get_locale()
-    code = str(locale) if locale is not None else "en"
-    chinese = locale is not None and locale.language == "zh"
+    language = i18n.language()
+    code = str(language.locale) if language.locale is not None else "en"
+    chinese = language.chinese
     return {
         "current_language": "zh_CN" if chinese else "en",
         "language_names": LANGUAGE_NAMES,

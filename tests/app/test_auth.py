@@ -321,7 +321,6 @@ def test_changing_the_password_signs_out_every_other_device(app, client, auth, d
 
 
 def test_a_wrong_current_password_changes_nothing(app, client, auth, db):
-    p = persona("clean")
     auth.login("clean")
     phone = app.test_client()
     persona_login(phone)
