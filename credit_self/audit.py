@@ -20,7 +20,16 @@ from sqlalchemy import Connection
 
 from . import clock
 from .progress import progress
-from .db import first, in_write_transaction, insert_many, is_postgresql, scalar, sql, write_transaction
+from .db import (
+    first,
+    in_write_transaction,
+    insert_many,
+    is_postgresql,
+    scalar,
+    snapshot,
+    sql,
+    write_transaction,
+)
 
 GENESIS = "0" * 64
 # Any constant: the PostgreSQL advisory lock that orders appends to the chain.
@@ -100,8 +109,9 @@ class ChainReport:
 def verify(conn: Connection, progress: Any = None) -> ChainReport:
     """Walk the chain in order and report the first row that does not fit."""
     # Streamed in batches: the log may hold millions of rows.
-    with conn.execution_options(stream_results=True, yield_per=10_000).execute(
-            sql("SELECT * FROM audit_log ORDER BY seq")) as result:
+    with snapshot(conn), conn.execute(
+            sql("SELECT * FROM audit_log ORDER BY seq"),
+            execution_options={"stream_results": True, "yield_per": 10_000}) as result:
         return _walk(result.mappings(), progress)
 
 

@@ -9,24 +9,33 @@ the subset both engines speak; the few engine-specific statements are chosen wit
 
 Transactions: every request gets one pooled connection (`get_db()`); reads run in the
 transaction SQLAlchemy begins on first use. A unit of work that writes runs in
-`write_transaction(conn)`: all or nothing, committed before the request answers. On
-SQLite it starts with BEGIN IMMEDIATE, so two writers queue on `busy_timeout` instead of
-failing when one tries to upgrade a read lock; nested calls become savepoints.
+`write_transaction(conn)`: all or nothing, committed before the request answers; nested
+calls become savepoints. On SQLite it starts with BEGIN IMMEDIATE, so a writer takes the
+write lock before reading rather than failing when it tries to upgrade a read lock, and
+writers wait their turn in `WriterQueue` first (see there why).
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
+import os
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
 from flask import Flask, current_app, g
 from sqlalchemy import Connection, Engine, TextClause, bindparam, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 # How long a writer waits for another's write lock (SQLite) before giving up.
 BUSY_TIMEOUT_SECONDS = 5.0
+# PostgreSQL: reads outside any transaction, writes in one (see `connect`).
+READ_ISOLATION = "AUTOCOMMIT"
+WRITE_ISOLATION = "READ COMMITTED"
+SNAPSHOT_ISOLATION = "REPEATABLE READ"
 # Set on a connection while `write_transaction` holds it.
 _WRITING = "credit_self.writing"
 
@@ -78,16 +87,105 @@ def write_transaction(conn: Connection) -> Iterator[Connection]:
         with conn.begin_nested():
             yield conn
         return
+    _end_reads(conn)
+    with WriterQueue.for_connection(conn).turn():
+        conn.info[_WRITING] = True
+        try:
+            with _transaction(conn, WRITE_ISOLATION):
+                yield conn
+        finally:
+            conn.info.pop(_WRITING, None)
+
+
+@contextlib.contextmanager
+def snapshot(conn: Connection) -> Iterator[Connection]:
+    """Reads that must see one consistent state of the database, or stream rows through
+    a server-side cursor (which PostgreSQL allows only inside a transaction)."""
+    if conn.info.get(_WRITING):
+        yield conn
+        return
+    _end_reads(conn)
+    with _transaction(conn, SNAPSHOT_ISOLATION):
+        yield conn
+
+
+def _end_reads(conn: Connection) -> None:
     if conn.in_transaction():
-        # Only reads have happened on this connection: end that snapshot, so the write
-        # starts its own transaction (and takes the write lock first on SQLite).
+        # Only reads have happened on this connection: end that snapshot, so what
+        # follows starts its own transaction (on SQLite, a write takes the lock first).
         conn.commit()
-    conn.info[_WRITING] = True
+
+
+@contextlib.contextmanager
+def _transaction(conn: Connection, isolation: str) -> Iterator[None]:
+    # A connection reading outside transactions (`connect`) gets a real one for the
+    # duration, then goes back to reading.
+    reading_mode = conn.get_execution_options().get("isolation_level") == READ_ISOLATION
+    if reading_mode:
+        conn.execution_options(isolation_level=isolation)
     try:
         with conn.begin():
-            yield conn
+            yield
     finally:
-        conn.info.pop(_WRITING, None)
+        if reading_mode:
+            conn.execution_options(isolation_level=READ_ISOLATION)
+
+
+class WriterQueue:
+    """Writers to one SQLite file take turns here before BEGIN IMMEDIATE.
+
+    SQLite itself makes a second writer poll: its busy handler sleeps 1, 2, 5 ... up to
+    100 ms between tries, so under many concurrent writers some wait hundreds of
+    milliseconds for a lock held for one. Here a writer waits on a thread lock (other
+    threads of its process) and then on an exclusive `flock` of `<database>-writers`
+    (other processes), and each is woken as soon as the previous writer commits.
+    PostgreSQL queues writers itself: its queue does nothing.
+    """
+
+    def __init__(self, database: str | None) -> None:
+        self._path = f"{database}-writers" if database else None
+        self._threads = threading.Lock()
+        self._file: tuple[int, int] | None = None  # (pid, fd): a forked child reopens it
+
+    @classmethod
+    def for_connection(cls, conn: Connection) -> WriterQueue:
+        url = conn.engine.url
+        on_file = url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:")
+        key = os.path.abspath(url.database) if on_file else ""
+        with _writer_queues_lock:
+            if key not in _writer_queues:
+                _writer_queues[key] = cls(key or None)
+            return _writer_queues[key]
+
+    @contextlib.contextmanager
+    def turn(self) -> Iterator[None]:
+        if self._path is None:
+            yield
+            return
+        if not self._threads.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked"))
+        try:
+            fd = self._fd()
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _fd(self) -> int:
+        # An flock belongs to an open file, which a forked process shares with its
+        # parent: each process opens its own.
+        if self._file is None or self._file[0] != os.getpid():
+            self._file = (os.getpid(), os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600))
+        return self._file[1]
+
+
+# One queue per database file in this process (threads share it).
+_writer_queues: dict[str, WriterQueue] = {}
+_writer_queues_lock = threading.Lock()
 
 
 def in_write_transaction(conn: Connection) -> bool:
@@ -175,8 +273,21 @@ def engine_for(app: Flask) -> Engine:
 def get_db() -> Connection:
     """The request's connection (checked out of the pool on first use)."""
     if "db" not in g:
-        g.db = engine_for(current_app).connect()
+        g.db = connect(engine_for(current_app))
     return g.db
+
+
+def connect(engine: Engine) -> Connection:
+    """A connection for reads, with `write_transaction` for writes.
+
+    On PostgreSQL reads run without a transaction (each statement sees the latest
+    committed data, as it would at READ COMMITTED inside one), which saves the BEGIN
+    and ROLLBACK round trips of every page; `write_transaction` opens a real one.
+    """
+    conn = engine.connect()
+    if is_postgresql(conn):
+        conn.execution_options(isolation_level=READ_ISOLATION)
+    return conn
 
 
 def close_db(_error: BaseException | None = None) -> None:

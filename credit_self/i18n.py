@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from babel import Locale
 from babel.support import Translations
-from flask import Flask, current_app, g, has_app_context, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations
 
 LANGUAGE_COOKIE = "lang"
@@ -40,11 +40,13 @@ class Language:
 
 def language() -> Language:
     """This request's locale and catalog (flask-babel's), looked up once per request."""
-    if not has_app_context():
-        return Language(get_locale(), get_translations())
-    if "language" not in g:
+    try:
+        return g.language
+    except AttributeError:  # the request's first look-up
         g.language = Language(get_locale(), get_translations())
-    return g.language
+        return g.language
+    except RuntimeError:  # no app context (flask-babel then answers its defaults)
+        return Language(get_locale(), get_translations())
 
 
 def is_chinese() -> bool:

@@ -14,34 +14,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from flask_babel import LazyString
 
 
 @dataclass(frozen=True)
 class Tag:
     """A status tag: words first; the colour (green, blue, yellow, red, grey) is only a
-    second cue (WCAG 1.4.1). Printed by the `tag` macro in macros/tags.html."""
+    second cue (WCAG 1.4.1). Printed by the `tag` macro in macros/tags.html.
 
-    words: str | LazyString
+    `words` is the English msgid (marked with N_), translated by the macro when shown.
+    """
+
+    words: str
     colour: str
+
+
+# Labels and descriptions below are English msgids (marked with N_), translated by the
+# templates that show them.
 
 
 @dataclass(frozen=True)
 class NavItem:
     endpoint: str
-    label: LazyString
+    label: str
     order: int
     # The signed-in resident's count to show beside the label (0 shows nothing), and
     # what a screen reader hears after the number ("unread").
     badge: Callable[[], int] | None = None
-    badge_words: LazyString | None = None
+    badge_words: str | None = None
 
 
 @dataclass(frozen=True)
 class AdminTool:
     endpoint: str
-    label: LazyString
-    description: LazyString
+    label: str
+    description: str
     roles: tuple[str, ...]
 
 
@@ -51,9 +57,9 @@ _entry_tag_providers: list[Callable[[dict], list[Tag]]] = []
 _entry_panels: list[str] = []
 
 
-def add_resident_page(endpoint: str, label: LazyString, order: int,
+def add_resident_page(endpoint: str, label: str, order: int,
                       badge: Callable[[], int] | None = None,
-                      badge_words: LazyString | None = None) -> None:
+                      badge_words: str | None = None) -> None:
     if all(item.endpoint != endpoint for item in _resident_pages):
         _resident_pages.append(NavItem(endpoint, label, order, badge, badge_words))
         _resident_pages.sort(key=lambda item: item.order)
@@ -63,7 +69,7 @@ def resident_pages() -> list[NavItem]:
     return list(_resident_pages)
 
 
-def add_admin_tool(endpoint: str, label: LazyString, description: LazyString,
+def add_admin_tool(endpoint: str, label: str, description: str,
                    roles: tuple[str, ...]) -> None:
     if all(tool.endpoint != endpoint for tool in _admin_tools):
         _admin_tools.append(AdminTool(endpoint, label, description, roles))

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import StrictUndefined
 
 from . import i18n, registry
-from .i18n import LANGUAGE_NAMES
+from .i18n import LANGUAGE_NAMES, N_
 
 # Every page says the data are simulated.
-SIMULATION = registry.Tag(_l("Simulation"), "grey")
+SIMULATION = registry.Tag(N_("Simulation"), "grey")
 
 
 def _resident_nav() -> list[dict[str, Any]]:

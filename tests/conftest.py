@@ -23,7 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from credit_self import create_app, schema
 from credit_self.config import PROJECT_ROOT
-from credit_self.db import engine_for, in_write_transaction, make_engine, normalised_url, sqlite_url
+from credit_self.db import engine_for, make_engine, normalised_url, sqlite_url
 from credit_self.seeding import (ADMIN_ACCOUNTS, DEMO_PASSWORD, PERSONAS, create_personas,
                                  generate_population, load_catalog)
 
@@ -246,10 +246,13 @@ class DatabaseForTests:
             params = dict(zip(names, params))
         return text(sql), params or {}
 
-    def execute(self, statement, params=None):
+    def execute(self, statement, params=None, execution_options=None):
         statement, params = self._statement(statement, params)
-        result = self.connection.execute(statement, params or {})
-        if in_write_transaction(self.connection):
+        # Inside a transaction someone began (write_transaction, snapshot): theirs to end.
+        began = self.connection.in_transaction()
+        result = self.connection.execute(statement, params or {},
+                                         execution_options=execution_options or {})
+        if began:
             return result
         if result.returns_rows:
             frozen = result.freeze()

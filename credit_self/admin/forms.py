@@ -3,6 +3,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, StringField
 
 from ..forms import Choices, Form, SelectField, collapse_spaces
+from ..i18n import N_
 from ..registry import Tag
 
 ROLES = Choices((
@@ -11,8 +12,8 @@ ROLES = Choices((
     ("superadmin", _l("Superadmin")),
 ))
 ACCOUNT_STATUSES = {
-    "active": Tag(_l("Active"), "green"),
-    "disabled": Tag(_l("Disabled"), "grey"),
+    "active": Tag(N_("Active"), "green"),
+    "disabled": Tag(N_("Disabled"), "grey"),
 }
 
 

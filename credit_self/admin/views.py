@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, registry
+from ..i18n import N_
 from ..auth.roles import staff_required
 from ..db import engine_for, get_db
 from ..formatters import localized
@@ -25,8 +26,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 ACCOUNT_ROLES = ("superadmin",)  # who manages staff accounts
 registry.add_admin_tool(
-    "admin.accounts", _l("Staff accounts"),
-    _l("Create administrator accounts, change their role, disable or enable them."),
+    "admin.accounts", N_("Staff accounts"),
+    N_("Create administrator accounts, change their role, disable or enable them."),
     roles=ACCOUNT_ROLES,
 )
 

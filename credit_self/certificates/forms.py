@@ -5,6 +5,7 @@ from wtforms import StringField
 from wtforms.validators import Length
 
 from ..forms import Choices, Form, RadioField, collapse_spaces
+from ..i18n import N_
 from ..registry import Tag
 from . import store
 
@@ -16,9 +17,9 @@ PURPOSES = Choices((
     ("other", _l("Something else")),
 ))
 STATUSES = {
-    store.VALID: Tag(_l("Valid"), "green"),
-    store.EXPIRED: Tag(_l("Expired"), "grey"),
-    store.REVOKED: Tag(_l("Revoked"), "red"),
+    store.VALID: Tag(N_("Valid"), "green"),
+    store.EXPIRED: Tag(N_("Expired"), "grey"),
+    store.REVOKED: Tag(N_("Revoked"), "red"),
 }
 
 

@@ -26,6 +26,7 @@ from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import audit, clock, registry
+from ..i18n import N_
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
 from ..errors import render_error
@@ -37,7 +38,7 @@ from ..sessions import serve_without_session
 from . import forms, openapi, store, tokens
 
 bp = Blueprint("certificates", __name__)
-registry.add_resident_page("certificates.index", _l("Certificates"), order=50)
+registry.add_resident_page("certificates.index", N_("Certificates"), order=50)
 
 
 # ---------------------------------------------------------------------------- settings

@@ -8,6 +8,7 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..forms import Choices, DateField, Form, RadioField, SelectField, strip
+from ..i18n import N_
 from ..registry import Tag
 from . import data
 
@@ -30,16 +31,16 @@ KINDS = Choices((
     (data.RESTORATION, _l("Credit repair application")),
 ))
 STATUSES = {
-    "submitted": Tag(_l("Submitted"), "blue"),
-    "in_review": Tag(_l("In review"), "blue"),
-    "forwarded": Tag(_l("With the source agency"), "yellow"),
-    "upheld": Tag(_l("Upheld"), "green"),
-    "rejected": Tag(_l("Rejected"), "red"),
-    "withdrawn": Tag(_l("Withdrawn"), "grey"),
+    "submitted": Tag(N_("Submitted"), "blue"),
+    "in_review": Tag(N_("In review"), "blue"),
+    "forwarded": Tag(N_("With the source agency"), "yellow"),
+    "upheld": Tag(N_("Upheld"), "green"),
+    "rejected": Tag(N_("Rejected"), "red"),
+    "withdrawn": Tag(N_("Withdrawn"), "grey"),
 }
-OVERDUE = Tag(_l("Overdue"), "red")
-NEW_MESSAGE = Tag(_l("New"), "blue")
-UNDER_DISPUTE = Tag(_l("Under dispute"), "yellow")
+OVERDUE = Tag(N_("Overdue"), "red")
+NEW_MESSAGE = Tag(N_("New"), "blue")
+UNDER_DISPUTE = Tag(N_("Under dispute"), "yellow")
 OUTCOMES = Choices((
     ("uphold", _l("Uphold: the resident is right")),
     ("reject", _l("Reject")),
@@ -71,7 +72,7 @@ EVENTS = {
 QUEUE_STATUSES = Choices((
     ("open", _l("Open (not yet decided)")),
     ("all", _l("All")),
-    *((status, tag.words) for status, tag in STATUSES.items()),
+    *((status, _l(tag.words)) for status, tag in STATUSES.items()),
 ))
 
 

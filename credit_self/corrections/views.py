@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from .. import audit, clock, registry, signals
+from ..i18n import N_
 from ..auth.roles import refuse_read, resident_required, staff_required
 from ..db import get_db
 from ..formatters import localized
@@ -29,12 +30,12 @@ def _unread() -> int:
     return data.unread_count(get_db(), current_user.id_number)
 
 
-registry.add_resident_page("corrections.index", _l("Corrections"), order=20)
-registry.add_resident_page("corrections.inbox", _l("Inbox"), order=40, badge=_unread,
-                           badge_words=_l("unread"))
+registry.add_resident_page("corrections.index", N_("Corrections"), order=20)
+registry.add_resident_page("corrections.inbox", N_("Inbox"), order=40, badge=_unread,
+                           badge_words=N_("unread"))
 registry.add_admin_tool(
-    "corrections_admin.queue", _l("Corrections queue"),
-    _l("Review residents' objections and credit-repair applications before their deadlines."),
+    "corrections_admin.queue", N_("Corrections queue"),
+    N_("Review residents' objections and credit-repair applications before their deadlines."),
     roles=REVIEWER_ROLES,
 )
 

@@ -9,6 +9,7 @@ from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..forms import DateField, Form, IdNumberField, SelectField, collapse_spaces
+from ..i18n import N_
 from ..registry import Tag
 from . import data
 
@@ -38,26 +39,26 @@ PILOT_ERRORS = {
 # A resident's card speaks to them ("Pilot paused", "You are enrolled"); the admin
 # pages, where the pilot and the resident are already named, use the short words.
 CARD_PILOT_STATUSES = {
-    data.ACTIVE: Tag(_l("Pilot active"), "green"),
-    data.PAUSED: Tag(_l("Pilot paused"), "yellow"),
-    data.CLOSED: Tag(_l("Pilot closed"), "grey"),
+    data.ACTIVE: Tag(N_("Pilot active"), "green"),
+    data.PAUSED: Tag(N_("Pilot paused"), "yellow"),
+    data.CLOSED: Tag(N_("Pilot closed"), "grey"),
 }
 CARD_ENROLMENT_STATES = {
-    "in": Tag(_l("You are enrolled"), "blue"),
-    "out": Tag(_l("You are not enrolled"), "grey"),
+    "in": Tag(N_("You are enrolled"), "blue"),
+    "out": Tag(N_("You are not enrolled"), "grey"),
 }
 PILOT_STATUSES = {
-    data.ACTIVE: Tag(_l("Active"), "green"),
-    data.PAUSED: Tag(_l("Paused"), "yellow"),
-    data.CLOSED: Tag(_l("Closed"), "grey"),
+    data.ACTIVE: Tag(N_("Active"), "green"),
+    data.PAUSED: Tag(N_("Paused"), "yellow"),
+    data.CLOSED: Tag(N_("Closed"), "grey"),
 }
 ENROLMENT_STATES = {
-    "in": Tag(_l("Enrolled"), "blue"),
-    "out": Tag(_l("Not enrolled"), "grey"),
+    "in": Tag(N_("Enrolled"), "blue"),
+    "out": Tag(N_("Not enrolled"), "grey"),
 }
 
 
-RULE_NOT_APPLIED = Tag(_l("Not applied: no legal basis"), "red")
+RULE_NOT_APPLIED = Tag(N_("Not applied: no legal basis"), "red")
 
 
 def pilot_error_message(code: str) -> str:

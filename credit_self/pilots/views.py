@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, registry
+from ..i18n import N_
 from ..auth.roles import resident_required, staff_required
 from ..db import engine_for, get_db
 from ..htmx import is_partial_request
@@ -22,10 +23,10 @@ bp = Blueprint("pilots", __name__)
 admin_bp = Blueprint("pilots_admin", __name__, url_prefix="/admin/pilots")
 
 ADMIN_ROLES = ("pilot_admin", "superadmin")
-registry.add_resident_page("pilots.index", _l("Scoring pilots"), order=30)
+registry.add_resident_page("pilots.index", N_("Scoring pilots"), order=30)
 registry.add_admin_tool(
-    "pilots_admin.dashboard", _l("Scoring pilot"),
-    _l("Figures, pause, resume or close the pilot, and record score events."),
+    "pilots_admin.dashboard", N_("Scoring pilot"),
+    N_("Figures, pause, resume or close the pilot, and record score events."),
     roles=ADMIN_ROLES,
 )
 

@@ -1,23 +1,23 @@
 """The words for entries: their kind and state as status tags, and how long they last."""
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from ..formatters import date_long, days_from_today
+from ..i18n import N_
 from ..registry import Tag
 
 # Tags are words first; the colour is only a second cue (WCAG 1.4.1).
 ENTRY_KINDS = {
-    "blacklist": Tag(_l("Blacklist"), "red"),
-    "focus": Tag(_l("Priority scrutiny"), "yellow"),
-    "redlist": Tag(_l("Redlist (reward)"), "green"),
+    "blacklist": Tag(N_("Blacklist"), "red"),
+    "focus": Tag(N_("Priority scrutiny"), "yellow"),
+    "redlist": Tag(N_("Redlist (reward)"), "green"),
 }
 ENTRY_STATES = {
-    "active": Tag(_l("Active"), "blue"),
-    "pending": Tag(_l("Not yet in force"), "blue"),
-    "expired": Tag(_l("Expired"), "grey"),
-    "withdrawn": Tag(_l("Withdrawn"), "grey"),
-    "restored": Tag(_l("Restored"), "grey"),
+    "active": Tag(N_("Active"), "blue"),
+    "pending": Tag(N_("Not yet in force"), "blue"),
+    "expired": Tag(N_("Expired"), "grey"),
+    "withdrawn": Tag(N_("Withdrawn"), "grey"),
+    "restored": Tag(N_("Restored"), "grey"),
 }
 
 

@@ -1,9 +1,9 @@
 """My record: every list entry about the signed-in resident and what it means."""
 from flask import Blueprint, Flask, current_app, render_template, request
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, registry, signals
+from ..i18n import N_
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db
 from ..extensions import limiter
@@ -13,7 +13,7 @@ from . import entries, labels, rules
 bp = Blueprint("records", __name__)
 # Signed-in pages of one's own record need no per-address limit.
 limiter.exempt(bp)
-registry.add_resident_page("records.my_record", _l("Your record"), order=10)
+registry.add_resident_page("records.my_record", N_("Your record"), order=10)
 
 
 @bp.get("/me")

@@ -6,6 +6,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, ValidationError
 
 from ..forms import Form, SelectField
+from ..i18n import N_
 from ..registry import Tag
 from . import imports
 
@@ -23,12 +24,12 @@ REASONS = {
     "document_other_person": _l("This document number is already on the list for another person"),
 }
 ROW_STATUSES = {
-    "accepted": Tag(_l("Accepted"), "green"),
-    "rejected": Tag(_l("Rejected"), "red"),
+    "accepted": Tag(N_("Accepted"), "green"),
+    "rejected": Tag(N_("Rejected"), "red"),
 }
 BATCH_STATUSES = {
-    "imported": Tag(_l("Imported"), "green"),
-    "validated": Tag(_l("Not imported yet"), "yellow"),
+    "imported": Tag(N_("Imported"), "green"),
+    "validated": Tag(N_("Not imported yet"), "yellow"),
 }
 
 

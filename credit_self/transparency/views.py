@@ -28,6 +28,7 @@ from ..auth.roles import resident_required, staff_required
 from ..db import engine_for, get_db
 from ..formatters import localized
 from ..htmx import is_partial_request
+from ..i18n import N_
 from ..security import allows_large_upload
 from . import data, forms, imports
 
@@ -38,15 +39,15 @@ admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
 IMPORT_ROLES = ("superadmin",)
 AUDIT_ROLES = ("superadmin",)
 
-registry.add_resident_page("transparency.access_log", _l("Who looked"), order=60)
-registry.add_resident_page("transparency.export", _l("Your data"), order=70)
+registry.add_resident_page("transparency.access_log", N_("Who looked"), order=60)
+registry.add_resident_page("transparency.export", N_("Your data"), order=70)
 registry.add_admin_tool(
-    "transparency_admin.imports", _l("List imports"),
-    _l("Load a department's list feed after checking every row."), roles=IMPORT_ROLES,
+    "transparency_admin.imports", N_("List imports"),
+    N_("Load a department's list feed after checking every row."), roles=IMPORT_ROLES,
 )
 registry.add_admin_tool(
-    "transparency_admin.audit_log", _l("Audit log"),
-    _l("Search who did what, and check that the log has not been altered."), roles=AUDIT_ROLES,
+    "transparency_admin.audit_log", N_("Audit log"),
+    N_("Search who did what, and check that the log has not been altered."), roles=AUDIT_ROLES,
 )
 
 # What each audit action means to the resident. Unknown actions fall back by prefix,
