@@ -12,6 +12,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import template_languages
 from .config import INSTANCE_PATH, PROJECT_ROOT, default_config
 
 # In the order their pages appear in the navigation and their routes are registered.
@@ -27,6 +28,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # Templates are compiled once per language (see template_languages).
+    app.jinja_environment = template_languages.Environment
     app.config.from_mapping(default_config(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)

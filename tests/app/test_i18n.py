@@ -138,6 +138,21 @@ def test_the_chosen_language_sticks_across_pages_and_sign_in(client, auth):
     assert "Max-Age=31536000" in response.headers["Set-Cookie"]
 
 
+def test_pages_compiled_for_one_language_never_reach_readers_of_the_other(client, auth):
+    """Templates are compiled once per language with their fixed text translated: readers
+    taking turns in one process each get their own language, fixed text and text with
+    variables alike."""
+    auth.login("defaulter")
+    for language, heading, formatted in [("en", "<h1>Your record</h1>", "as of "),
+                                         ("zh_CN", "<h1>您的记录</h1>", "截至"),
+                                         ("en", "<h1>Your record</h1>", "as of ")]:
+        client.set_cookie("lang", language)
+        text = client.get("/me").get_data(as_text=True)
+        assert heading in text and formatted in text
+        other = "您的记录" if language == "en" else "Your record"
+        assert other not in text
+
+
 def test_an_unknown_language_changes_nothing(client):
     response = client.get("/language/fr?next=/login")
     assert response.status_code == 303 and "Set-Cookie" not in response.headers
