@@ -9,6 +9,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 from itsdangerous.encoding import base64_decode, base64_encode
@@ -33,21 +34,24 @@ VERDICT_NOT_VALID = "not_valid"
 VERDICT_UNAVAILABLE = "unavailable"
 
 
+class ServerClockSigner(TimestampSigner):
+    """Signs and checks ages on the server's clock (itsdangerous documents
+    get_timestamp as the method to override for that)."""
+
+    def __init__(self, *args: Any, timestamp: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timestamp = timestamp
+
+    def get_timestamp(self) -> int:
+        return self.timestamp
+
+
 def serializer(secret_keys: list[str], now: datetime) -> URLSafeTimedSerializer:
     """A serializer on the server's clock. `secret_keys` is newest first (the setting's
     order); itsdangerous wants newest last: it signs with the last and tries them all."""
-    timestamp = int(now.timestamp())
-
-    class ServerClockSigner(TimestampSigner):
-        """Signs and checks ages on the server's clock (itsdangerous documents
-        get_timestamp as the method to override for that)."""
-
-        def get_timestamp(self) -> int:
-            return timestamp
-
     return URLSafeTimedSerializer(
         list(reversed(secret_keys)), salt=SALT, signer=ServerClockSigner,
-        signer_kwargs={"digest_method": hashlib.sha256},
+        signer_kwargs={"digest_method": hashlib.sha256, "timestamp": int(now.timestamp())},
     )
 
 
