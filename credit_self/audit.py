@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 from flask import Flask, current_app, has_app_context
-
+from flask.cli import with_appcontext
 from sqlalchemy import Connection
 
 from . import audit_keys, clock
@@ -379,6 +379,7 @@ def row_count(conn: Connection) -> int:
 
 
 @click.command("verify-audit")
+@with_appcontext
 @click.option("--full", is_flag=True,
               help="Walk every row from the first and check every checkpoint (the time "
                    "grows with the log). Default: the newest checkpoint and the rows after it.")
@@ -421,6 +422,7 @@ def _ok_summary(report: ChainReport, full: bool) -> str:
 
 
 @click.command("audit-checkpoint")
+@with_appcontext
 def audit_checkpoint_command() -> None:
     """Sign the audit log's head now and store the checkpoint."""
     from .db import engine_for

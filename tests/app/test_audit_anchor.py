@@ -151,9 +151,9 @@ def test_verify_audit_with_the_published_key_only(app, client, tmp_path):
 
 
 def test_staff_see_the_newest_checkpoint_on_the_audit_log(client, db):
+    staff_login(client, "superadmin")  # signing in is audited: before the checkpoint
     made = audit.checkpoint(db)
     audit.record(db, "system:test", "something_happened")
-    staff_login(client, "superadmin")
     page = client.get("/admin/audit").get_data(as_text=True)
     assert f"number {made.id}" in page and f"vouches for rows 1 to {made.seq}." in page
     assert "Its signature holds" in page and "Rows added since: 1." in page
