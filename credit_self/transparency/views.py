@@ -34,7 +34,7 @@ from ..htmx import is_partial_request
 from ..i18n import N_
 from ..security import allows_large_upload
 from ..sessions import serve_without_session
-from . import data, forms, imports
+from . import data, forms, imports, openapi
 
 bp = Blueprint("transparency", __name__)
 admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
@@ -48,6 +48,7 @@ PUBLIC_KEY_MAX_AGE = 300
 IMPORT_ROLES = ("superadmin",)
 AUDIT_ROLES = ("superadmin",)
 
+openapi.register()
 registry.add_resident_page("transparency.access_log", N_("Who looked"), order=60)
 registry.add_resident_page("transparency.export", N_("Your data"), order=70)
 registry.add_admin_tool(
@@ -186,7 +187,9 @@ def audit_checkpoints() -> Response:
     """The signed checkpoints, newest first, CHECKPOINTS_PAGE at a time; the next page's
     address is in the Link header (rel="next")."""
     before = request.args.get("before")
-    if before is not None and not (before.isascii() and before.isdigit() and len(before) <= 18):
+    # ASCII digits only (str.isdigit also takes "²"), within the 64-bit range.
+    if before is not None and not (before.isascii() and before.isdigit() and len(before) <= 19
+                                   and int(before) <= openapi.LARGEST_NUMBER):
         return _api_error(400, "before must be a checkpoint number (a whole number).")
     found = audit.checkpoints(get_db(), int(before) if before else None, CHECKPOINTS_PAGE + 1)
     response = jsonify([checkpoint.as_json() for checkpoint in found[:CHECKPOINTS_PAGE]])
