@@ -125,6 +125,21 @@ def test_verify_audit_fails_on_a_rewrite_behind_the_checkpoint(app, db):
     assert f"row {made.seq} is not the row checkpoint {made.id}" in result.output
 
 
+def test_verify_audit_fails_on_a_middle_row_deleted_and_the_rest_renumbered(app, db):
+    start = _append(db, 30)
+    made = audit.checkpoint(db)
+    _rewrite_from(db, start - 15, lambda rows: rows[1:])
+    for args in (["verify-audit"], ["verify-audit", "--full"]):
+        result = _cli(app, *args)
+        assert result.exit_code == 1, args
+        assert f"the log ends at row {made.seq - 1}, but" in result.output, args
+    # Padded back to the signed length, the renumbered log is still not what was signed.
+    audit.record(db, "resident:1", "signed_in", "1")
+    result = _cli(app, "verify-audit")
+    assert result.exit_code == 1
+    assert f"row {made.seq} is not the row checkpoint {made.id}" in result.output
+
+
 def test_verify_audit_fails_on_a_forged_checkpoint(app, db):
     made = audit.checkpoint(db)
     signature = audit_keys.sign(Ed25519PrivateKey.generate(), made.message())
