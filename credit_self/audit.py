@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
@@ -346,6 +346,44 @@ def _verify_full(conn: Connection, key: Ed25519PublicKey, progress: Any) -> Chai
     return report
 
 
+def check_saved(conn: Connection, saved: list[Checkpoint],
+                key: Ed25519PublicKey | None = None) -> ChainReport:
+    """Hold the log to checkpoints copied from /audit/checkpoints and kept outside: each
+    must verify with `key`, still be stored as it was published, and still fit the log.
+    This finds what the stored checkpoints alone cannot: the newest checkpoints deleted
+    together with the rows they covered."""
+    key = key or public_key()
+    with snapshot(conn):
+        for number, copy in enumerate(sorted(saved, key=lambda c: c.id), start=1):
+            forged = _forged(copy, key)
+            if forged:
+                return ChainReport(0, None, f"the saved copy of {forged}", "forged", copy, number)
+            stored = first(conn, "SELECT * FROM audit_checkpoints WHERE id = :id", id=copy.id)
+            if stored is None or Checkpoint(**stored) != copy:
+                return ChainReport(0, None, (
+                    f"checkpoint {copy.id} (signed {copy.created_at}) is no longer stored as "
+                    "it was published: checkpoints were removed or replaced"),
+                    "checkpoint_missing", copy, number)
+            anchor = _anchor_problem(conn, copy)
+            if anchor:
+                return ChainReport(0, copy.seq, anchor[1], anchor[0], copy, number)
+    return ChainReport(0, checkpoints_checked=len(saved))
+
+
+def parse_saved(text: str) -> list[Checkpoint]:
+    """Checkpoints from a JSON list as /audit/checkpoints serves it; ValueError if not."""
+    try:
+        saved = [Checkpoint(**{field.name: item[field.name] for field in fields(Checkpoint)})
+                 for item in json.loads(text)]
+    except (TypeError, KeyError) as error:
+        raise ValueError(f"not a list of checkpoints ({error})") from None
+    for copy in saved:
+        if not all(type(getattr(copy, field.name)) is (int if field.name in ("id", "seq") else str)
+                   for field in fields(Checkpoint)):
+            raise ValueError(f"checkpoint {copy.id!r} has a field of the wrong type")
+    return saved
+
+
 def _walk(found: Iterator, progress: Any, expected_prev: str = GENESIS, expected_seq: int = 1,
           heads: dict[int, list[Checkpoint]] | None = None) -> ChainReport:
     checked = 0
@@ -387,7 +425,12 @@ def row_count(conn: Connection) -> int:
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Check signatures with this PEM public key (as /audit/public-key serves "
                    "it) instead of the signing key's own.")
-def verify_audit_command(full: bool, public_key_file: Path | None) -> None:
+@click.option("--saved", "saved_file",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also hold the log to checkpoints saved earlier from /audit/checkpoints "
+                   "(a JSON list), kept outside the database.")
+def verify_audit_command(full: bool, public_key_file: Path | None,
+                         saved_file: Path | None) -> None:
     """Check the audit log against its signed checkpoints; exit 1 on any break."""
     from .db import engine_for
 
@@ -396,14 +439,26 @@ def verify_audit_command(full: bool, public_key_file: Path | None) -> None:
             else public_key()
     except (ValueError, audit_keys.SigningKeyError) as error:
         raise click.ClickException(f"cannot use the key: {error}") from None
+    try:
+        saved = parse_saved(saved_file.read_text(encoding="utf-8")) if saved_file else []
+    except (ValueError, UnicodeDecodeError) as error:
+        raise click.ClickException(f"cannot read the saved checkpoints: {error}") from None
     with engine_for(current_app).connect() as conn:
+        if saved:
+            report = check_saved(conn, saved, key)
+            if not report.ok:
+                _fail(report)
+            click.echo(f"the {len(saved)} saved checkpoints hold")
         newest = None if full else newest_checkpoint(conn)
         length = row_count(conn) - (newest.seq if newest else 0)
         with progress(max(length, 0), "Checking the audit log") as bar:
             report = verify(conn, bar, full=full, key=key)
-    if report.ok:
-        click.echo(_ok_summary(report, full))
-        return
+    if not report.ok:
+        _fail(report)
+    click.echo(_ok_summary(report, full))
+
+
+def _fail(report: ChainReport) -> None:
     where = f"broken at row {report.broken_at}: " if report.broken_at is not None else "broken: "
     click.echo(f"{where}{report.reason}", err=True)
     raise SystemExit(1)

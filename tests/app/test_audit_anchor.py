@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from credit_self import audit, audit_keys
-from tests.conftest import staff_login
+from tests.conftest import ON_POSTGRESQL, staff_login
 from tests.unit.test_audit import _append, _rewrite_from, _tamper
 
 FIELDS = {"id", "seq", "head_hash", "created_at", "key_id", "signature"}
@@ -189,3 +189,40 @@ def test_the_check_page_names_a_rewrite_found_by_a_checkpoint(client, db):
     staff_login(client, "superadmin")
     page = client.get("/admin/audit/verify").get_data(as_text=True)
     assert f"Row {made.seq} is not the row a signed checkpoint vouches for" in page
+
+
+def test_saved_copies_of_the_checkpoints_catch_what_the_stored_ones_cannot(app, client, db,
+                                                                          tmp_path):
+    _append(db, 600)
+    audit.checkpoint(db)
+    saved = tmp_path / "checkpoints.json"
+    saved.write_bytes(client.get("/audit/checkpoints").data)  # kept by an outsider
+    result = _cli(app, "verify-audit", "--saved", str(saved))
+    assert result.exit_code == 0, result.output
+    assert "saved checkpoints hold" in result.output
+    # The attacker deletes the last 500 rows and the newest checkpoint that covered them;
+    # the stored checkpoints no longer say the log was longer.
+    newest = audit.newest_checkpoint(db)
+    _tamper(db, "DELETE FROM audit_log WHERE seq > ?", [newest.seq - 500])
+    if ON_POSTGRESQL:
+        db.execute("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER")
+    else:
+        db.execute("DROP TRIGGER audit_checkpoints_no_delete")
+    db.execute("DELETE FROM audit_checkpoints WHERE id = ?", [newest.id])
+    audit.checkpoint(db)  # and signs the shortened log with the key on the server
+    assert _cli(app, "verify-audit").exit_code == 0
+    result = _cli(app, "verify-audit", "--saved", str(saved))
+    assert result.exit_code == 1
+    assert f"checkpoint {newest.id} (signed {newest.created_at}) is no longer stored as it " \
+           "was published" in result.output
+
+
+def test_a_saved_file_that_is_not_checkpoints_gets_a_clear_error(app, tmp_path):
+    for text in ("not json", '{"id": 1}', '[{"id": 1}]',
+                 '[{"id": "1", "seq": 1, "head_hash": "", "created_at": "", "key_id": "", '
+                 '"signature": 5}]'):
+        saved = tmp_path / "saved.json"
+        saved.write_text(text)
+        result = _cli(app, "verify-audit", "--saved", str(saved))
+        assert result.exit_code == 1, text
+        assert "cannot read the saved checkpoints" in result.output, text
