@@ -34,7 +34,7 @@ def test_the_description_covers_the_public_api(app):
 
 @pytest.mark.parametrize("path", ["/api/v1/verify/{token}", "/audit/checkpoints",
                                   "/audit/public-key"])
-def test_valid_requests_get_described_answers(app, db, path):
+def test_valid_requests_get_described_answers(app, path):
     _fuzz(_operations(app)[path], GenerationMode.POSITIVE)
 
 
