@@ -469,8 +469,9 @@ def _ok_summary(report: ChainReport, full: bool) -> str:
     if anchor is None:
         return "ok (0 rows)"
     if full:
-        return (f"ok ({report.rows_checked} rows checked link by link, "
-                f"{report.checkpoints_checked} signed checkpoints hold)")
+        held = report.checkpoints_checked
+        return (f"ok ({report.rows_checked} rows checked link by link, {held} signed "
+                f"{'checkpoint holds' if held == 1 else 'checkpoints hold'})")
     return (f"ok ({anchor.seq + report.rows_checked} rows: {anchor.seq} vouched for by "
             f"checkpoint {anchor.id}, signed {anchor.created_at}; the {report.rows_checked} "
             "after it checked link by link)")
