@@ -128,6 +128,10 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "ACTIVATE_RATE_LIMIT": os.environ.get("CREDIT_SELF_ACTIVATE_RATE_LIMIT",
                                               "10 per minute;60 per day"),
         "VERIFY_RATE_LIMIT": os.environ.get("CREDIT_SELF_VERIFY_RATE_LIMIT", "60 per minute"),
+        # The audit checkpoints' Ed25519 signing key: a PEM file's path, or the PEM itself
+        # (from CREDIT_SELF_AUDIT_SIGNING_KEY_FILE); None = instance/audit-signing-key.pem,
+        # generated on first use (credit_self/audit_keys.py).
+        "AUDIT_SIGNING_KEY": setting("CREDIT_SELF_AUDIT_SIGNING_KEY"),
         # Certificate token secrets, newest first (rotation); SECRET_KEY when none.
         "CERTIFICATE_SECRETS": _list("CREDIT_SELF_CERTIFICATE_SECRETS") or None,
         "MIN_PASSWORD_LENGTH": 10,

@@ -5,6 +5,8 @@
 - Admin tools: each capability adds the staff pages its roles may use to the console.
 - Entry cards: records shows every entry; other capabilities add tags to it ("Under
   dispute") and panels below its details (what you can do about it).
+- Public API: each capability describes its public JSON endpoints, which
+  /api/v1/openapi.json publishes (and the fuzz test checks the app against).
 
 Registration happens when a capability's views module is imported (once per process)
 and is idempotent, so every app made in the same process sees the same items.
@@ -55,6 +57,8 @@ _resident_pages: list[NavItem] = []
 _admin_tools: list[AdminTool] = []
 _entry_tag_providers: list[Callable[[dict], list[Tag]]] = []
 _entry_panels: list[str] = []
+_api_paths: dict[str, dict] = {}
+_api_schemas: dict[str, dict] = {}
 
 
 def add_resident_page(endpoint: str, label: str, order: int,
@@ -98,3 +102,14 @@ def add_entry_panel(template: str) -> None:
 
 def entry_panels() -> list[str]:
     return list(_entry_panels)
+
+
+def add_api_description(paths: dict[str, dict], schemas: dict[str, dict] | None = None) -> None:
+    """OpenAPI path items (and the component schemas they refer to) for the API document."""
+    _api_paths.update(paths)
+    _api_schemas.update(schemas or {})
+
+
+def api_description() -> tuple[dict[str, dict], dict[str, dict]]:
+    """(paths, component schemas) the capabilities described."""
+    return dict(_api_paths), dict(_api_schemas)

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from credit_self import create_app, schema
+from credit_self import audit_keys, create_app, schema
 from credit_self.config import PROJECT_ROOT
 from credit_self.db import engine_for, make_engine, normalised_url, sqlite_url
 from credit_self.seeding import (ADMIN_ACCOUNTS, DEMO_PASSWORD, PERSONAS, create_personas,
@@ -87,6 +87,17 @@ class CheckedClient(FlaskClient):
         if response.mimetype == "text/html" and not is_redirect:
             check_page(response.get_data(as_text=True))
         return response
+
+
+@pytest.fixture(scope="session", autouse=True)
+def audit_signing_key(tmp_path_factory) -> Path:
+    """Audit checkpoints are signed with a key made for this run, never instance/'s
+    (apps, the seed and the servers browser and deployment tests start all read it)."""
+    path = tmp_path_factory.mktemp("audit-key") / "audit-signing-key.pem"
+    audit_keys.generate(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(audit_keys.SETTING, str(path))
+        yield path
 
 
 # ------------------------------------------------------------------ databases

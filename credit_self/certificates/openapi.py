@@ -1,5 +1,6 @@
 """The OpenAPI 3 description of the public verification API, served at
-/api/v1/openapi.json."""
+/api/v1/openapi.json, with what other capabilities describe (registry.api_description)."""
+from .. import registry
 
 
 def document(server_url: str) -> dict:
@@ -51,13 +52,16 @@ def document(server_url: str) -> dict:
         "name": "token",
         "in": "path",
         "required": True,
-        "description": "The token from the certificate's QR code (the part after /v/).",
-        "schema": {"type": "string", "maxLength": 300},
+        "description": ("The token from the certificate's QR code (the part after /v/). "
+                        "Any text is judged: one that is not a genuine token, such as one "
+                        "over 300 characters, is not_valid."),
+        "schema": {"type": "string"},
     }
+    other_paths, other_schemas = registry.api_description()
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Credit Self-Check certificate verification",
+            "title": "Credit Self-Check public API",
             "version": "1.0.0",
             "description": (
                 "Check a resident's \"no restrictions\" certificate. A valid verdict means "
@@ -90,7 +94,8 @@ def document(server_url: str) -> dict:
                         },
                     },
                 }
-            }
+            },
+            **other_paths,
         },
-        "components": {"schemas": {"Verdict": verdict_schema}},
+        "components": {"schemas": {"Verdict": verdict_schema, **other_schemas}},
     }

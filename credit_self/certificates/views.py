@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import NotFound
 
 from .. import audit, clock, registry
 from ..i18n import N_
@@ -283,7 +284,7 @@ def verify_page(token: str):
 
 
 @bp.get("/api/v1/verify/", defaults={"token": ""})
-@bp.get("/api/v1/verify/<path:token>")
+@bp.get("/api/v1/verify/<path:token>", merge_slashes=False)
 @verify_limit
 def verify_api(token: str):
     outcome, now = _decide(token)
@@ -299,6 +300,15 @@ def verify_api(token: str):
     response = jsonify(body)
     response.status_code = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
     return response
+
+
+def _judge_unrouted_token(_error: NotFound):
+    """Text after /api/v1/verify/ that the route misses (a line break, a leading slash)
+    is a token like any other and gets its verdict, not an HTML 404 page."""
+    prefix = "/api/v1/verify/"
+    if request.path.startswith(prefix):
+        return verify_api(request.path.removeprefix(prefix))
+    return render_error(404)
 
 
 @bp.get("/api/v1/openapi.json")
@@ -324,6 +334,7 @@ def too_many(_error):
 def init_app(app: Flask) -> None:
     """Register this capability's blueprint and what its templates use."""
     app.register_blueprint(bp)
+    app.register_error_handler(NotFound, _judge_unrouted_token)
     app.jinja_env.globals.update(certificate_purposes=forms.PURPOSES,
                                  certificate_statuses=forms.STATUSES)
     # Verification is anonymous: the verifier's pages and API never read the session, so

@@ -1,7 +1,9 @@
 """Routes of the transparency capability (thin: validation and data work live beside them).
 
 Blueprints:
-- "transparency" (residents): /me/access (who looked at my record), /me/export (my data).
+- "transparency" (residents): /me/access (who looked at my record), /me/export (my data);
+  (anyone, without a session) /audit/checkpoints and /audit/public-key, which publish the
+  audit log's signed checkpoints and the key that checks them.
 - "transparency_admin" (staff, under /admin): /admin/imports (list feeds, superadmin),
   /admin/audit (audit log viewer, superadmin).
 """
@@ -14,6 +16,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -23,22 +26,29 @@ from flask.cli import with_appcontext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from .. import audit, clock, registry
+from .. import audit, audit_keys, clock, registry
 from ..auth.roles import resident_required, staff_required
 from ..db import engine_for, get_db
 from ..formatters import localized
 from ..htmx import is_partial_request
 from ..i18n import N_
 from ..security import allows_large_upload
-from . import data, forms, imports
+from ..sessions import serve_without_session
+from . import data, forms, imports, openapi
 
 bp = Blueprint("transparency", __name__)
 admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
+
+# Published checkpoints: so many to a page, and how long caches may keep the answers.
+CHECKPOINTS_PAGE = 100
+CHECKPOINTS_MAX_AGE = 60
+PUBLIC_KEY_MAX_AGE = 300
 
 # Who may use each admin page (the role-matrix test reads these).
 IMPORT_ROLES = ("superadmin",)
 AUDIT_ROLES = ("superadmin",)
 
+openapi.register()
 registry.add_resident_page("transparency.access_log", N_("Who looked"), order=60)
 registry.add_resident_page("transparency.export", N_("Your data"), order=70)
 registry.add_admin_tool(
@@ -157,6 +167,53 @@ def export_download(fmt: str) -> Response:
     )
 
 
+# ---------------------------------------------------------------- published anchors
+
+
+def _api_error(status: int, message: str) -> Response:
+    response = jsonify({"error": "bad_request", "message": message})
+    response.status_code = status
+    return response
+
+
+def _cacheable(response: Response, seconds: int) -> Response:
+    # The same for everyone (no session is read), so shared caches may keep it briefly.
+    response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    return response
+
+
+@bp.get("/audit/checkpoints")
+def audit_checkpoints() -> Response:
+    """The signed checkpoints, newest first, CHECKPOINTS_PAGE at a time; the next page's
+    address is in the Link header (rel="next")."""
+    before = request.args.get("before")
+    # ASCII digits only (str.isdigit also takes "²"), within the 64-bit range.
+    if before is not None and not (before.isascii() and before.isdigit() and len(before) <= 19
+                                   and int(before) <= openapi.LARGEST_NUMBER):
+        return _api_error(400, "before must be a checkpoint number (a whole number).")
+    found = audit.checkpoints(get_db(), int(before) if before else None, CHECKPOINTS_PAGE + 1)
+    response = jsonify([checkpoint.as_json() for checkpoint in found[:CHECKPOINTS_PAGE]])
+    if len(found) > CHECKPOINTS_PAGE:
+        next_page = url_for(".audit_checkpoints", before=found[CHECKPOINTS_PAGE - 1].id)
+        response.headers["Link"] = f'<{next_page}>; rel="next"'
+    return _cacheable(response, CHECKPOINTS_MAX_AGE)
+
+
+@bp.get("/audit/public-key")
+def audit_public_key() -> Response:
+    """The key that checks the checkpoints: PEM (SubjectPublicKeyInfo), or a JSON Web
+    Key with ?format=jwk."""
+    key = audit.public_key()
+    requested = request.args.get("format", "pem")
+    if requested == "jwk":
+        response = jsonify(audit_keys.jwk(key))
+    elif requested == "pem":
+        response = Response(audit_keys.public_pem(key), mimetype="text/plain")
+    else:
+        return _api_error(400, "format must be pem or jwk.")
+    return _cacheable(response, PUBLIC_KEY_MAX_AGE)
+
+
 # ---------------------------------------------------------------- list imports
 
 
@@ -240,7 +297,8 @@ def audit_log() -> str:
                "next_args": filters.args()}
     if is_partial_request():
         return render_template("transparency/_audit_rows.html", **context)
-    return render_template("transparency/audit.html", form=filters, **context)
+    return render_template("transparency/audit.html", form=filters,
+                           anchor=audit.anchor_status(db), **context)
 
 
 @admin_bp.get("/audit/verify")
@@ -303,6 +361,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
     app.cli.add_command(import_list_command)
+    # The published anchors are the same for everyone: no session is read or written.
+    serve_without_session(app, "/audit/")
 
     app.jinja_env.globals.update(
         transparency_action_label=action_label,
