@@ -10,10 +10,11 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import html5lib
+import pyotp
 import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from credit_self import create_app, schema
+from credit_self import clock, create_app, schema
 from credit_self.config import PROJECT_ROOT
 from credit_self.db import engine_for, make_engine, normalised_url, sqlite_url
 from credit_self.seeding import (ADMIN_ACCOUNTS, DEMO_PASSWORD, PERSONAS, create_personas,
@@ -310,6 +311,35 @@ def auth(client) -> AuthActions:
 STAFF = {admin["role"]: admin["login"] for admin in ADMIN_ACCOUNTS}
 
 
+STAFF_SECRETS = {admin["role"]: admin["totp_secret"] for admin in ADMIN_ACCOUNTS}
+
+
+def unused_totp_code(app, role: str) -> str:
+    """A code from the demo account's authenticator app that the account has not used yet:
+    the app's current step, or the next one (codes are accepted once, one step either
+    side), so a test may sign the same account in more than once."""
+    now = clock_now(app)
+    totp = pyotp.TOTP(STAFF_SECRETS[role])
+    with engine_for(app).connect() as conn:
+        last = conn.execute(text(
+            "SELECT t.last_step FROM staff_totp t JOIN accounts a ON a.id = t.account_id "
+            "WHERE a.login = :login"), {"login": STAFF[role]}).scalar()
+    step = totp.timecode(now)
+    if last is not None and last >= step:
+        step = last + 1
+    assert step <= totp.timecode(now) + 1, f"{role} has used every code of this minute"
+    return totp.generate_otp(step)
+
+
+def clock_now(app) -> datetime:
+    with app.app_context():
+        return clock.now()
+
+
 def staff_login(client: FlaskClient, role: str):
-    """Sign in as the demo staff account of this role."""
-    return client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})
+    """Sign in as the demo staff account of this role: the password, then a code from
+    its authenticator app (the second step's answer is returned)."""
+    reply = client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})
+    if reply.status_code != 303 or not reply.location.endswith("/admin/login/code"):
+        return reply
+    return client.post("/admin/login/code", data={"code": unused_totp_code(client.application, role)})

@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from .. import clock, registry
 from ..i18n import N_
+from ..auth import second_factor
 from ..auth.roles import staff_required
 from ..db import engine_for, get_db
 from ..formatters import localized
@@ -159,9 +160,42 @@ def create_admin_command(username, role, pilot_code, display_name, password) -> 
         except staff.StaffAccountError as problem:
             raise click.ClickException(str(problem))
     click.echo(f"Created {role} account {username!r}")
+    click.echo(ENROLMENT_STEP.format(sign_in=_staff_sign_in_address()))
+
+
+# Staff sign in with a password and a code: the account's owner sets up the code at the
+# first sign-in (only the owner should see its QR code, so the CLI does not show one).
+ENROLMENT_STEP = (
+    "Next step, enrolment: sign in at {sign_in} with this username and password. The first "
+    "sign-in asks for a second factor: scan the QR code shown with an authenticator app "
+    "(or type its key), enter one code to confirm, and keep the 10 recovery codes shown "
+    "once. Until then the password opens only that enrolment page, so enrol now.")
+
+
+def _staff_sign_in_address() -> str:
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    path = url_for("auth.staff_login")
+    return base.rstrip("/") + path if base else path
+
+
+@click.command("reset-second-factor")
+@with_appcontext
+@click.option("--username", required=True, help="The staff account's sign-in name.")
+def reset_second_factor_command(username) -> None:
+    """Forget a staff account's authenticator app and recovery codes (a lost phone); its
+    sessions end and its next sign-in enrols again."""
+    with engine_for(current_app).connect() as db:
+        try:
+            had = second_factor.reset(db, username.strip().lower(), "system:cli")
+        except second_factor.NoStaffAccount:
+            raise click.ClickException(f"no staff account named {username!r}")
+    click.echo(f"Reset the second factor of {username!r}" if had
+               else f"{username!r} had not enrolled a second factor")
+    click.echo(ENROLMENT_STEP.format(sign_in=_staff_sign_in_address()))
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(reset_second_factor_command)
     app.jinja_env.globals["account_statuses"] = forms.ACCOUNT_STATUSES
