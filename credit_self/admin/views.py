@@ -12,6 +12,7 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -88,7 +89,8 @@ def account_new() -> Response | str:
 
 
 def _render_account(account: dict, form: forms.RoleForm | None = None,
-                    status_error: str | None = None) -> str:
+                    status_error: str | None = None,
+                    second_factor_error: str | None = None) -> str:
     role_form = form or forms.RoleForm(formdata=None, pilots=_pilots(), role=account["role"],
                                        pilot_code=account["pilot_code"] or "")
     return render_template(
@@ -97,7 +99,9 @@ def _render_account(account: dict, form: forms.RoleForm | None = None,
         history=staff.account_history(get_db(), account["login"]),
         form=role_form,
         status_error=status_error,
+        second_factor_error=second_factor_error,
         role_names=forms.ROLES,
+        second_factor_since=second_factor.enrolled_at(get_db(), account["id"]),
     )
 
 
@@ -143,6 +147,22 @@ def account_status(account_id: int) -> Response | str:
     return redirect(url_for(".account_detail", account_id=account_id), code=303)
 
 
+@bp.post("/accounts/<int:account_id>/second-factor")
+@staff_required(*ACCOUNT_ROLES)
+def account_second_factor_reset(account_id: int) -> Response | str:
+    """Forget the account's authenticator app and recovery codes (a lost phone): it is
+    signed out and sets up the app again at its next sign-in."""
+    account = _staff_or_404(account_id)
+    if account_id == current_user.id:
+        # Resetting your own would only sign you out; a lost phone is a colleague's reset.
+        return _render_account(account, second_factor_error=str(ACCOUNT_ERRORS["self"][1]))
+    second_factor.reset(get_db(), account["login"], current_user.audit_name)
+    flash(_("The second factor of %(login)s has been reset. The account is signed out and "
+             "sets up an authenticator app again at its next sign-in.", login=account["login"]),
+          "success")
+    return redirect(url_for(".account_detail", account_id=account_id), code=303)
+
+
 @click.command("create-admin")
 @with_appcontext
 @click.option("--username", required=True, help="Sign-in name, lower case.")
@@ -173,8 +193,9 @@ ENROLMENT_STEP = (
 
 
 def _staff_sign_in_address() -> str:
+    # A command has no request to build an address from: the URL map gives the path.
+    path = current_app.url_map.bind("localhost").build("auth.staff_login")
     base = current_app.config.get("PUBLIC_BASE_URL")
-    path = url_for("auth.staff_login")
     return base.rstrip("/") + path if base else path
 
 

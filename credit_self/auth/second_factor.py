@@ -71,7 +71,12 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
 
 
 def is_enrolled(conn: Connection, account_id: int) -> bool:
-    return scalar(conn, "SELECT 1 FROM staff_totp WHERE account_id = :id", id=account_id) is not None
+    return enrolled_at(conn, account_id) is not None
+
+
+def enrolled_at(conn: Connection, account_id: int) -> str | None:
+    """When the account set up its authenticator app; None until it has."""
+    return scalar(conn, "SELECT enrolled_at FROM staff_totp WHERE account_id = :id", id=account_id)
 
 
 def _iso(moment: datetime) -> str:
@@ -149,7 +154,8 @@ def reset(conn: Connection, username: str, actor: str) -> bool:
         had = execute(conn, "DELETE FROM staff_totp WHERE account_id = :id",
                       id=account_id).rowcount == 1
         execute(conn, "DELETE FROM account_sessions WHERE account_id = :id", id=account_id)
-        audit.record(conn, actor, "staff_second_factor_reset", None,
+        # Named like the other staff account changes, so it shows in the account's history.
+        audit.record(conn, actor, "staff_account_second_factor_reset", None,
                      {"username": username, "had_one": had})
     return had
 
