@@ -314,26 +314,19 @@ STAFF = {admin["role"]: admin["login"] for admin in ADMIN_ACCOUNTS}
 STAFF_SECRETS = {admin["role"]: admin["totp_secret"] for admin in ADMIN_ACCOUNTS}
 
 
-def unused_totp_code(app, role: str) -> str:
+def unused_totp_code(conn: Connection, role: str, now: datetime) -> str:
     """A code from the demo account's authenticator app that the account has not used yet:
-    the app's current step, or the next one (codes are accepted once, one step either
+    the current step's, or the next one's (codes are accepted once, one step either
     side), so a test may sign the same account in more than once."""
-    now = clock_now(app)
     totp = pyotp.TOTP(STAFF_SECRETS[role])
-    with engine_for(app).connect() as conn:
-        last = conn.execute(text(
-            "SELECT t.last_step FROM staff_totp t JOIN accounts a ON a.id = t.account_id "
-            "WHERE a.login = :login"), {"login": STAFF[role]}).scalar()
+    last = conn.execute(text(
+        "SELECT t.last_step FROM staff_totp t JOIN accounts a ON a.id = t.account_id "
+        "WHERE a.login = :login"), {"login": STAFF[role]}).scalar()
     step = totp.timecode(now)
     if last is not None and last >= step:
         step = last + 1
     assert step <= totp.timecode(now) + 1, f"{role} has used every code of this minute"
     return totp.generate_otp(step)
-
-
-def clock_now(app) -> datetime:
-    with app.app_context():
-        return clock.now()
 
 
 def staff_login(client: FlaskClient, role: str):
@@ -342,4 +335,7 @@ def staff_login(client: FlaskClient, role: str):
     reply = client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})
     if reply.status_code != 303 or not reply.location.endswith("/admin/login/code"):
         return reply
-    return client.post("/admin/login/code", data={"code": unused_totp_code(client.application, role)})
+    app = client.application
+    with app.app_context(), engine_for(app).connect() as conn:
+        code = unused_totp_code(conn, role, clock.now())
+    return client.post("/admin/login/code", data={"code": code})
