@@ -132,7 +132,7 @@ def staff_sign_in(page: Page, live_server: LiveServer, role: str) -> None:
     page.locator("main button[type=submit]").click()
     engine = make_engine(live_server.database_url)
     try:
-        with engine.connect() as conn:
+        with engine.begin() as conn:
             code = unused_totp_code(conn, role, datetime.now(timezone.utc))
     finally:
         engine.dispose()
