@@ -168,6 +168,10 @@ def recovery_codes_left(conn: Connection, account_id: int) -> int:
 # ------------------------------------------------------------------ signing in
 
 
+class NotEnrolled(LookupError):
+    """The account has no authenticator app (any more): it must enrol first."""
+
+
 @dataclass
 class CodeResult:
     accepted: bool = False
@@ -197,6 +201,8 @@ def _reserve_attempt(conn: Connection, account: Account, now: datetime, max_fail
             return None
         until = scalar(conn, "SELECT locked_until FROM staff_totp WHERE account_id = :id",
                        id=account.id)
+        if until is None:  # no row: reset since the password was entered
+            raise NotEnrolled(account.id)
         audit.record(conn, account.audit_name, "staff_code_refused_locked", None)
     return datetime.fromisoformat(until)
 

@@ -240,9 +240,15 @@ def staff_code() -> Response | str:
     form = StaffCodeForm()
     if form.validate_on_submit():
         config = current_app.config
-        result = second_factor.check_code(db, account, form.code.data, clock.now(),
-                                          config["SECOND_FACTOR_MAX_FAILURES"],
-                                          config["SECOND_FACTOR_LOCK_MINUTES"])
+        try:
+            result = second_factor.check_code(db, account, form.code.data, clock.now(),
+                                              config["SECOND_FACTOR_MAX_FAILURES"],
+                                              config["SECOND_FACTOR_LOCK_MINUTES"])
+        except second_factor.NotEnrolled:
+            session.pop(PENDING_KEY)
+            flash(_("The second factor of this account has just been reset. Sign in again "
+                    "to set up your authenticator app."), "info")
+            return redirect(url_for("auth.staff_login"), code=303)
         if result.accepted:
             _start_session(account)
             if result.method == "recovery":

@@ -277,6 +277,16 @@ def test_a_superadmin_resets_a_second_factor_and_the_account_enrols_again(frozen
     assert new_secret != old_secret
 
 
+def test_a_reset_between_password_and_code_sends_the_person_to_enrol(frozen, app, client):
+    password_step(client, STAFF["reviewer"])
+    app.test_cli_runner().invoke(args=["reset-second-factor", "--username", STAFF["reviewer"]])
+    response = client.post("/admin/login/code", data={"code": code_at("reviewer", START)})
+    assert response.status_code == 303 and response.headers["Location"] == "/admin/login"
+    assert "has just been reset" in client.get("/admin/login").get_data(as_text=True)
+    assert client.get("/admin").status_code == 302
+    assert password_step(client, STAFF["reviewer"]).headers["Location"] == "/admin/login/set-up"
+
+
 def test_only_a_superadmin_resets_and_not_their_own(frozen, app, db):
     reviewer_id = db.scalar("SELECT id FROM accounts WHERE login = ?", [STAFF["reviewer"]])
     own_id = db.scalar("SELECT id FROM accounts WHERE login = ?", [STAFF["superadmin"]])
