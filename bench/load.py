@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyotp
+
 from servers import BenchError
 from credit_self.db import make_engine, rows
 
@@ -76,8 +78,13 @@ def _page_errors(html: str) -> str:
     return " ".join(re.sub(r"<[^>]+>", " ", block.group(0)).split())[:300] if block else ""
 
 
-def sign_in(base_url: str, form_path: str, credentials: dict[str, str]) -> str:
-    """GET the sign-in form for its CSRF token, POST the credentials; the session cookie."""
+STAFF_CODE_PATH = "/admin/login/code"
+
+
+def sign_in(base_url: str, form_path: str, credentials: dict[str, str],
+            totp_secret: str | None = None) -> str:
+    """GET the sign-in form for its CSRF token, POST the credentials (and, for staff, a
+    code made from the account's TOTP secret); the session cookie."""
     client = Client(base_url)
     page = client.request(form_path)
     token = (re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.body)
@@ -85,6 +92,12 @@ def sign_in(base_url: str, form_path: str, credentials: dict[str, str]) -> str:
     if page.status != 200 or not token:
         raise BenchError(f"GET {form_path} answered {page.status} without a csrf_token field")
     reply = client.request(form_path, data={"csrf_token": token.group(1), **credentials})
+    if totp_secret is not None:
+        if reply.status != 303 or not reply.headers.get("Location", "").endswith(STAFF_CODE_PATH):
+            raise BenchError(f"the staff password step at {form_path} answered {reply.status}, "
+                             f"not 303 to {STAFF_CODE_PATH}: {_page_errors(reply.body)}")
+        reply = client.request(STAFF_CODE_PATH, data={
+            "csrf_token": token.group(1), "code": pyotp.TOTP(totp_secret).now()})
     cookie = client.cookie(SESSION_COOKIE)
     if reply.status != 303 or not cookie:
         raise BenchError(f"sign-in at {form_path} answered {reply.status}, not 303 with a "
@@ -111,7 +124,7 @@ class Context:
 
     def session_cookie(self, persona: str) -> str:
         """Sign in once per persona: residents with their ID number, staff (a persona
-        with a `login`) at the staff sign-in page."""
+        with a `login`) at the staff sign-in page with a code from their TOTP secret."""
         if persona not in self.cookies:
             who = self.persona(persona)
             if "login" in who:
@@ -119,7 +132,8 @@ class Context:
             else:
                 form, credentials = "/login", {"id_number": who["id_number"]}
             self.cookies[persona] = sign_in(self.app_url, form,
-                                            {**credentials, "password": who["password"]})
+                                            {**credentials, "password": who["password"]},
+                                            who.get("totp_secret"))
         return self.cookies[persona]
 
     def get(self, path: str, persona: str | None = None) -> Reply:

@@ -81,8 +81,9 @@ def seed_command(residents: int, seed_value: int, today: datetime | None, if_emp
 
 @click.command("demo-accounts")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the resident personas as a JSON list (persona, id_number, "
-                   "name, password, role).")
+              help="Print the personas as a JSON list: residents (persona, id_number, "
+                   "name, password, role), then staff (persona, username, password, role, "
+                   "totp_secret).")
 def demo_accounts_command(as_json: bool) -> None:
     """List the demo personas and their sign-in details."""
     if as_json:
@@ -92,10 +93,12 @@ def demo_accounts_command(as_json: bool) -> None:
     for p in seeding.PERSONAS:
         click.echo(f"  {p['persona']:<15}{p['id_number']}  {p['name']:<4}\t{p['password']}")
         click.echo(f"  {'':<15}{p['description_en']}")
-    click.echo("Staff (sign in at the staff sign-in page with the user name):")
+    click.echo("Staff (sign in at /admin/login with the user name, then a code from an "
+               "authenticator app set up with the secret):")
     for a in seeding.ADMIN_ACCOUNTS:
         pilot = f" ({a['pilot_code']})" if a["pilot_code"] else ""
         click.echo(f"  {a['role']:<15}{a['login']:<20}{a['password']}{pilot}")
+        click.echo(f"  {'':<15}TOTP secret {a['totp_secret']}")
 
 
 def init_app(app: Flask) -> None:

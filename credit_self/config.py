@@ -99,6 +99,17 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("CREDIT_SELF_HTTPS_ONLY") == "1",
         "SESSION_COOKIE_NAME": "credit_self_session",
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=2),
+        # A signed-in session ends after this long without a request; pages warn
+        # IDLE_WARNING_SECONDS before and offer "Stay signed in" (WCAG 2.2.1).
+        "STAFF_IDLE_MINUTES": int(setting("CREDIT_SELF_STAFF_IDLE_MINUTES", "30")),
+        "RESIDENT_IDLE_MINUTES": int(setting("CREDIT_SELF_RESIDENT_IDLE_MINUTES", "20")),
+        "IDLE_WARNING_SECONDS": 120,
+        # Staff second factor: time to enter the code after the password (to set up the
+        # app at the first sign-in), and wrong codes per account before a lock.
+        "SECOND_FACTOR_CODE_MINUTES": 5,
+        "SECOND_FACTOR_ENROL_MINUTES": 15,
+        "SECOND_FACTOR_MAX_FAILURES": 5,
+        "SECOND_FACTOR_LOCK_MINUTES": 15,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         # Trust X-Forwarded-* from this many proxies (0 = serving directly).

@@ -10,10 +10,11 @@ from __future__ import annotations
 import itertools
 import os
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import html5lib
+import pyotp
 import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
@@ -21,7 +22,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from credit_self import audit_keys, create_app, schema
+from credit_self import audit_keys, clock, create_app, schema
 from credit_self.config import PROJECT_ROOT
 from credit_self.db import engine_for, make_engine, normalised_url, sqlite_url
 from credit_self.seeding import (ADMIN_ACCOUNTS, DEMO_PASSWORD, PERSONAS, create_personas,
@@ -321,6 +322,34 @@ def auth(client) -> AuthActions:
 STAFF = {admin["role"]: admin["login"] for admin in ADMIN_ACCOUNTS}
 
 
+STAFF_SECRETS = {admin["role"]: admin["totp_secret"] for admin in ADMIN_ACCOUNTS}
+
+
+def unused_totp_code(conn: Connection, role: str, now: datetime) -> str:
+    """A code from the demo account's authenticator app that the account has not used yet:
+    the current step's, or the next one's (codes are accepted once, one step either
+    side). When a test has spent both, the account's last step is moved back, standing in
+    for waiting for the app's next code. `conn` must be able to write (engine.begin())."""
+    totp = pyotp.TOTP(STAFF_SECRETS[role])
+    account = "(SELECT id FROM accounts WHERE login = :login)"
+    last = conn.execute(text(f"SELECT last_step FROM staff_totp WHERE account_id = {account}"),
+                        {"login": STAFF[role]}).scalar()
+    step = totp.timecode(now)
+    if last is not None and last >= step + 1:
+        conn.execute(text(f"UPDATE staff_totp SET last_step = :step WHERE account_id = {account}"),
+                     {"step": step - 1, "login": STAFF[role]})
+    elif last is not None and last >= step:
+        step = last + 1
+    return totp.generate_otp(step)
+
+
 def staff_login(client: FlaskClient, role: str):
-    """Sign in as the demo staff account of this role."""
-    return client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})
+    """Sign in as the demo staff account of this role: the password, then a code from
+    its authenticator app (the second step's answer is returned)."""
+    reply = client.post("/admin/login", data={"username": STAFF[role], "password": DEMO_PASSWORD})
+    if reply.status_code != 303 or not reply.location.endswith("/admin/login/code"):
+        return reply
+    app = client.application
+    with app.app_context(), engine_for(app).begin() as conn:
+        code = unused_totp_code(conn, role, clock.now())
+    return client.post("/admin/login/code", data={"code": code})

@@ -12,11 +12,13 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from .. import clock, registry
 from ..i18n import N_
+from ..auth import second_factor
 from ..auth.roles import staff_required
 from ..db import engine_for, get_db
 from ..formatters import localized
@@ -87,7 +89,8 @@ def account_new() -> Response | str:
 
 
 def _render_account(account: dict, form: forms.RoleForm | None = None,
-                    status_error: str | None = None) -> str:
+                    status_error: str | None = None,
+                    second_factor_error: str | None = None) -> str:
     role_form = form or forms.RoleForm(formdata=None, pilots=_pilots(), role=account["role"],
                                        pilot_code=account["pilot_code"] or "")
     return render_template(
@@ -96,7 +99,9 @@ def _render_account(account: dict, form: forms.RoleForm | None = None,
         history=staff.account_history(get_db(), account["login"]),
         form=role_form,
         status_error=status_error,
+        second_factor_error=second_factor_error,
         role_names=forms.ROLES,
+        second_factor_since=second_factor.enrolled_at(get_db(), account["id"]),
     )
 
 
@@ -142,6 +147,22 @@ def account_status(account_id: int) -> Response | str:
     return redirect(url_for(".account_detail", account_id=account_id), code=303)
 
 
+@bp.post("/accounts/<int:account_id>/second-factor")
+@staff_required(*ACCOUNT_ROLES)
+def account_second_factor_reset(account_id: int) -> Response | str:
+    """Forget the account's authenticator app and recovery codes (a lost phone): it is
+    signed out and sets up the app again at its next sign-in."""
+    account = _staff_or_404(account_id)
+    if account_id == current_user.id:
+        # Resetting your own would only sign you out; a lost phone is a colleague's reset.
+        return _render_account(account, second_factor_error=str(ACCOUNT_ERRORS["self"][1]))
+    second_factor.reset(get_db(), account["login"], current_user.audit_name)
+    flash(_("The second factor of %(login)s has been reset. The account is signed out and "
+             "sets up an authenticator app again at its next sign-in.", login=account["login"]),
+          "success")
+    return redirect(url_for(".account_detail", account_id=account_id), code=303)
+
+
 @click.command("create-admin")
 @with_appcontext
 @click.option("--username", required=True, help="Sign-in name, lower case.")
@@ -159,9 +180,43 @@ def create_admin_command(username, role, pilot_code, display_name, password) -> 
         except staff.StaffAccountError as problem:
             raise click.ClickException(str(problem))
     click.echo(f"Created {role} account {username!r}")
+    click.echo(ENROLMENT_STEP.format(sign_in=_staff_sign_in_address()))
+
+
+# Staff sign in with a password and a code: the account's owner sets up the code at the
+# first sign-in (only the owner should see its QR code, so the CLI does not show one).
+ENROLMENT_STEP = (
+    "Next step, enrolment: sign in at {sign_in} with this username and password. The first "
+    "sign-in asks for a second factor: scan the QR code shown with an authenticator app "
+    "(or type its key), enter one code to confirm, and keep the 10 recovery codes shown "
+    "once. Until then the password opens only that enrolment page, so enrol now.")
+
+
+def _staff_sign_in_address() -> str:
+    # A command has no request to build an address from: the URL map gives the path.
+    path = current_app.url_map.bind("localhost").build("auth.staff_login")
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    return base.rstrip("/") + path if base else path
+
+
+@click.command("reset-second-factor")
+@with_appcontext
+@click.option("--username", required=True, help="The staff account's sign-in name.")
+def reset_second_factor_command(username) -> None:
+    """Forget a staff account's authenticator app and recovery codes (a lost phone); its
+    sessions end and its next sign-in enrols again."""
+    with engine_for(current_app).connect() as db:
+        try:
+            had = second_factor.reset(db, username.strip().lower(), "system:cli")
+        except second_factor.NoStaffAccount:
+            raise click.ClickException(f"no staff account named {username!r}")
+    click.echo(f"Reset the second factor of {username!r}" if had
+               else f"{username!r} had not enrolled a second factor")
+    click.echo(ENROLMENT_STEP.format(sign_in=_staff_sign_in_address()))
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(reset_second_factor_command)
     app.jinja_env.globals["account_statuses"] = forms.ACCOUNT_STATUSES

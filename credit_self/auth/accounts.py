@@ -42,6 +42,9 @@ class Account(UserMixin):
     disabled_at: str | None
     # The token of the session this account was loaded for (what the cookie holds).
     session_token: str | None = None
+    # How long that session may stay idle, and how much of it is left (idle timeout).
+    idle_minutes: int | None = None
+    idle_seconds_left: int | None = None
 
     def get_id(self) -> str | None:  # flask-login: what the session cookie stores
         return self.session_token
@@ -96,16 +99,76 @@ def start_session(conn: Connection, account: Account, at: str) -> Account:
     return account
 
 
-def account_for_session(conn: Connection, token: str) -> Account | None:
+@dataclass(frozen=True)
+class IdleLimits:
+    """How long a session may go without a request before it ends (WCAG 2.2.1: the
+    page warns before, and the person can ask for more time)."""
+
+    resident_minutes: int
+    staff_minutes: int
+
+    def minutes_for(self, account: Account) -> int:
+        return self.resident_minutes if account.is_resident else self.staff_minutes
+
+
+class SessionTimedOut(Exception):
+    """The session went unused for longer than its limit and has been ended."""
+
+    def __init__(self, account: Account, idle_minutes: int) -> None:
+        super().__init__(idle_minutes)
+        self.account = account
+        self.idle_minutes = idle_minutes
+
+
+# A request moves a session's last_seen_at only when it is older than this: a session
+# costs one write a minute, not one per request (the idle limit is that much shorter at
+# worst, which the warning covers).
+LAST_SEEN_GRANULARITY = timedelta(minutes=1)
+
+
+def account_for_session(conn: Connection, token: str, now: datetime, idle: IdleLimits,
+                        touch: bool = True) -> Account | None:
     """The account a session token belongs to; None once the session has ended or the
-    account is disabled."""
+    account is disabled. A session idle for longer than its limit is ended here (audited)
+    and SessionTimedOut raised, so the page can say why. `touch=False` reads the session
+    without counting as activity (the idle warning asking how long is left)."""
     row = first(
         conn,
-        f"SELECT {_ACCOUNT_COLUMNS} FROM account_sessions s JOIN accounts a ON a.id = s.account_id "
-        "WHERE s.id = :id AND a.disabled_at IS NULL",
+        f"SELECT {_ACCOUNT_COLUMNS}, s.last_seen_at FROM account_sessions s "
+        "JOIN accounts a ON a.id = s.account_id WHERE s.id = :id AND a.disabled_at IS NULL",
         id=_token_hash(token),
     )
-    return _account(row, token) if row else None
+    if row is None:
+        return None
+    account = _account(row, token)
+    account.idle_minutes = idle.minutes_for(account)
+    limit = timedelta(minutes=account.idle_minutes)
+    idle_for = now - datetime.fromisoformat(row["last_seen_at"])
+    if idle_for > limit:
+        with write_transaction(conn):
+            # Only the session as it was read: a request that kept it alive meanwhile wins.
+            ended = execute(conn, "DELETE FROM account_sessions WHERE id = :id "
+                                  "AND last_seen_at = :seen",
+                            id=_token_hash(token), seen=row["last_seen_at"]).rowcount
+            if ended:
+                audit.record(conn, account.audit_name, "signed_out_idle", account.id_number,
+                             {"idle_minutes": account.idle_minutes})
+        raise SessionTimedOut(account, account.idle_minutes)
+    if touch and idle_for > LAST_SEEN_GRANULARITY:
+        keep_session_alive(conn, account, now)
+        idle_for = timedelta(0)
+    account.idle_seconds_left = int((limit - idle_for).total_seconds())
+    return account
+
+
+def keep_session_alive(conn: Connection, account: Account, now: datetime) -> None:
+    """Restart the idle clock of the session this account was loaded for."""
+    assert account.session_token is not None
+    with write_transaction(conn):
+        execute(conn, "UPDATE account_sessions SET last_seen_at = :now WHERE id = :id",
+                id=_token_hash(account.session_token), now=_iso(now))
+    if account.idle_minutes is not None:
+        account.idle_seconds_left = account.idle_minutes * 60
 
 
 def sign_out(conn: Connection, account: Account) -> None:

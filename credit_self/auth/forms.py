@@ -70,3 +70,29 @@ class StaffSignInForm(Form):
     username = StringField(_l("Username"), filters=[collapse_spaces, lambda v: v.lower() if v else v],
                            validators=[DataRequired(_l("Enter your staff username"))])
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password"))])
+
+
+class StaffCodeForm(Form):
+    """The second step of a staff sign-in: a code from the app, or a recovery code."""
+
+    code = StringField(_l("Code from your authenticator app, or a recovery code"), validators=[
+        DataRequired(_l("Enter the 6-digit code from your authenticator app, or a recovery code")),
+        Length(max=40, message=_l("A code is 6 digits, a recovery code 16 letters and digits")),
+    ])
+
+
+class EnrolmentCodeForm(Form):
+    """Confirm the authenticator app: the code it shows for the new secret."""
+
+    code = StringField(_l("Code from your authenticator app"), validators=[
+        DataRequired(_l("Enter the 6-digit code your authenticator app shows")),
+    ])
+
+    def validate_code(self, field) -> None:
+        from wtforms import ValidationError
+
+        from .second_factor import is_totp_code, normalise_code
+
+        if not is_totp_code(normalise_code(field.data)):
+            raise ValidationError(_l("Enter the 6 digits your authenticator app shows, "
+                                     "like 123456"))

@@ -1,20 +1,27 @@
-"""Activation by real-name match, signing in and out, and the account page."""
+"""Activation by real-name match, signing in and out (staff with a second factor), idle
+timeouts, and the account page."""
+from datetime import datetime, timedelta
+
+import qrcode
+import qrcode.image.svg
 from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request,
                    session, url_for)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .. import audit, clock, identity
 from ..db import get_db
 from ..extensions import limiter, login_manager
 from ..security import safe_next
-from . import accounts
-from .forms import (ActivationForm, ChangePasswordForm, NewPasswordForm, SignInForm,
-                    StaffSignInForm)
+from . import accounts, second_factor
+from .forms import (ActivationForm, ChangePasswordForm, EnrolmentCodeForm, NewPasswordForm,
+                    SignInForm, StaffCodeForm, StaffSignInForm)
 
 bp = Blueprint("auth", __name__)
 
@@ -24,8 +31,21 @@ ACTIVATION_KEY = "activation_id_number"
 @login_manager.user_loader
 def load_user(session_token: str) -> accounts.Account | None:
     """The account of the server-side session the cookie names; None once that session
-    has ended anywhere (sign-out, password change, disabled account)."""
-    return accounts.account_for_session(get_db(), session_token)
+    has ended anywhere (sign-out, password change, disabled account) or has been idle
+    for longer than its limit (then the page says so)."""
+    try:
+        return accounts.account_for_session(get_db(), session_token, clock.now(), idle_limits(),
+                                            touch=request.endpoint != "auth.session_status")
+    except accounts.SessionTimedOut as ended:
+        session.clear()
+        flash(_("You were signed out after %(minutes)d minutes without activity, to protect "
+                "your account. Sign in again to continue.", minutes=ended.idle_minutes), "info")
+        return None
+
+
+def idle_limits() -> accounts.IdleLimits:
+    return accounts.IdleLimits(current_app.config["RESIDENT_IDLE_MINUTES"],
+                               current_app.config["STAFF_IDLE_MINUTES"])
 
 
 def _only_failures(response: Response) -> bool:
@@ -121,6 +141,9 @@ def _sign_in(form, template: str, login_field: str, default_next: str, staff: bo
             staff=staff,
         )
         if result.account is not None:
+            if staff:  # the password alone signs no staff account in
+                return _begin_second_factor(result.account,
+                                            safe_next(request.args.get("next"), default_next))
             _start_session(result.account)
             return redirect(safe_next(request.args.get("next"), default_next), code=303)
         if result.locked_until is not None:
@@ -153,6 +176,164 @@ def staff_login() -> Response | str:
         return redirect(url_for("admin.home"))
     return _sign_in(StaffSignInForm(), "auth/staff_login.html", "username",
                     url_for("admin.home"), staff=True)
+
+
+# ------------------------------------------------------------------ staff second factor
+# Between the password and the code nothing is signed in: the browser's session holds
+# only which account is waiting, until when, and (to enrol) the new secret. No staff page
+# opens and no server-side session exists until the code is right.
+
+PENDING_KEY = "staff_second_factor"
+
+
+def _begin_second_factor(account: accounts.Account, next_url: str) -> Response:
+    """After the right staff password: the code step, or enrolment at the first sign-in."""
+    enrolled = second_factor.is_enrolled(get_db(), account.id)
+    minutes = current_app.config["SECOND_FACTOR_CODE_MINUTES" if enrolled
+                                  else "SECOND_FACTOR_ENROL_MINUTES"]
+    session[PENDING_KEY] = {
+        "account_id": account.id,
+        "until": (clock.now() + timedelta(minutes=minutes)).isoformat(timespec="seconds"),
+        "minutes": minutes,
+        "next": next_url,
+        "secret": None if enrolled else second_factor.new_secret(),
+    }
+    return redirect(url_for("auth.staff_code" if enrolled else "auth.staff_enrol"), code=303)
+
+
+def _pending_sign_in() -> tuple[accounts.Account, dict] | None:
+    """The staff account waiting for its code in this browser, while there is time."""
+    pending = session.get(PENDING_KEY)
+    if not pending:
+        return None
+    if datetime.fromisoformat(pending["until"]) <= clock.now():
+        session.pop(PENDING_KEY)
+        flash(_("More than %(minutes)d minutes passed after you entered your password. Sign "
+                "in again.", minutes=pending["minutes"]), "info")
+        return None
+    account = accounts.get_account(get_db(), pending["account_id"])
+    if account is None or account.is_resident or not account.is_active:
+        session.pop(PENDING_KEY)
+        return None
+    return account, pending
+
+
+def _code_lock_message(locked_until: datetime) -> str:
+    minutes = max(1, int((locked_until - clock.now()).total_seconds() // 60) + 1)
+    return _("Too many wrong codes. Signing in to this account is locked until %(time)s "
+             "(about %(minutes)d minutes).", time=format_datetime(locked_until, "HH:mm"),
+             minutes=minutes)
+
+
+@bp.route("/admin/login/code", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=_only_failures)
+def staff_code() -> Response | str:
+    """Second step of a staff sign-in: a code from the authenticator app or a recovery code."""
+    pending = _pending_sign_in()
+    if pending is None:
+        return redirect(url_for("auth.staff_login"), code=303)
+    account, state = pending
+    if state["secret"] is not None:
+        return redirect(url_for("auth.staff_enrol"), code=303)
+    db = get_db()
+    form = StaffCodeForm()
+    if form.validate_on_submit():
+        config = current_app.config
+        try:
+            result = second_factor.check_code(db, account, form.code.data, clock.now(),
+                                              config["SECOND_FACTOR_MAX_FAILURES"],
+                                              config["SECOND_FACTOR_LOCK_MINUTES"])
+        except second_factor.NotEnrolled:
+            session.pop(PENDING_KEY)
+            flash(_("The second factor of this account has just been reset. Sign in again "
+                    "to set up your authenticator app."), "info")
+            return redirect(url_for("auth.staff_login"), code=303)
+        if result.accepted:
+            _start_session(account)
+            if result.method == "recovery":
+                left = second_factor.recovery_codes_left(db, account.id)
+                flash(ngettext("You signed in with a recovery code, which now cannot be used "
+                               "again. You have %(num)d recovery code left.",
+                               "You signed in with a recovery code, which now cannot be used "
+                               "again. You have %(num)d recovery codes left.", left), "info")
+            return redirect(state["next"], code=303)
+        if result.locked_until is not None:
+            form.add_error("code", _code_lock_message(result.locked_until))
+        elif result.replayed:
+            form.add_error("code", _("This code has already been used. Wait for your app to "
+                                     "show the next code and enter that"))
+        else:
+            form.add_error("code", _("The code is not right. Enter the code your app shows "
+                                     "for Credit Self-Check now, or a recovery code"))
+    return render_template("auth/staff_code.html", form=form, minutes=state["minutes"])
+
+
+@bp.route("/admin/login/set-up", methods=["GET", "POST"])
+def staff_enrol() -> Response | str:
+    """First staff sign-in: scan the QR code, confirm one code, keep the recovery codes."""
+    pending = _pending_sign_in()
+    if pending is None:
+        return redirect(url_for("auth.staff_login"), code=303)
+    account, state = pending
+    if state["secret"] is None:
+        return redirect(url_for("auth.staff_code"), code=303)
+    form = EnrolmentCodeForm()
+    if form.validate_on_submit():
+        try:
+            codes = second_factor.enrol(get_db(), account, state["secret"], form.code.data,
+                                        clock.now())
+        except second_factor.AlreadyEnrolled:
+            session.pop(PENDING_KEY)
+            flash(_("This account was set up with an authenticator app in another browser a "
+                    "moment ago. Sign in again and enter a code from that app."), "info")
+            return redirect(url_for("auth.staff_login"), code=303)
+        if codes is not None:
+            _start_session(account)
+            # Shown in this answer only: the codes are kept nowhere but as hashes.
+            return render_template("auth/recovery_codes.html", codes=codes,
+                                   next_url=state["next"])
+        form.add_error("code", _("This code does not match. Check that you scanned the QR "
+                                 "code on this page, then enter the code your app shows now"))
+    uri = second_factor.provisioning_uri(state["secret"], account.login)
+    return render_template("auth/staff_enrol.html", form=form, qr=_qr_svg(uri),
+                           secret=second_factor.grouped(state["secret"]), uri=uri,
+                           username=account.login, issuer=second_factor.ISSUER)
+
+
+def _qr_svg(data: str) -> Markup:
+    """An SVG QR code for `data` (our own otpauth:// address), sized by CSS."""
+    image = qrcode.make(data, image_factory=qrcode.image.svg.SvgPathFillImage,
+                        error_correction=qrcode.constants.ERROR_CORRECT_M)
+    svg = image.to_string(encoding="unicode")
+    return Markup(svg.replace("<svg ", '<svg class="qr__image" aria-hidden="true" '
+                                       'focusable="false" ', 1))
+
+
+# ------------------------------------------------------------------ idle timeout
+
+
+def _wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+@bp.get("/account/session")
+def session_status() -> dict:
+    """How long this session has left before it ends for idleness. Asking is not
+    activity: the idle warning asks before it warns, so another tab's use counts."""
+    if not current_user.is_authenticated:
+        return {"signed_in": False}
+    return {"signed_in": True, "seconds_left": current_user.idle_seconds_left}
+
+
+@bp.post("/account/stay-signed-in")
+@login_required
+def stay_signed_in() -> Response | dict:
+    """The idle warning's "Stay signed in": restart this session's idle clock."""
+    accounts.keep_session_alive(get_db(), current_user, clock.now())
+    if _wants_json():
+        return {"signed_in": True, "seconds_left": current_user.idle_seconds_left}
+    return redirect(safe_next(request.form.get("next"), url_for("auth.account")), code=303)
 
 
 def _end_session_here(message: str) -> Response:

@@ -18,6 +18,7 @@ from stdnum.cn import ric
 
 from ..admin.staff import create_staff_account
 from ..auth.accounts import activate
+from ..auth.second_factor import enrol_with_secret
 from ..db import rows, write_transaction
 from ..identity import with_check_digit
 from ..records.entries import add_entries, change_entry
@@ -68,14 +69,19 @@ NAMESAKE = {"id_number": with_check_digit("31011219820130918"), "name": "张伟"
             "phone_masked": "139****2046"}
 
 # Staff demo accounts, one per role; `flask create-admin` is the way to add real ones.
+# Each is enrolled in the second factor with a published secret (base32), so demos and
+# checks can make its codes (`pyotp.TOTP(secret).now()`, or any authenticator app).
 ADMIN_ACCOUNTS: list[dict[str, Any]] = [
     {"persona": "pilot_admin", "login": "demo-pilot-admin", "password": DEMO_PASSWORD,
      "role": "pilot_admin", "pilot_code": "rongcheng",
-     "display_name": "Rongcheng pilot administrator"},
+     "display_name": "Rongcheng pilot administrator",
+     "totp_secret": "POZHBVOL6ZQXXH2CR5IQ47KDAJOJVVS5"},
     {"persona": "reviewer", "login": "demo-reviewer", "password": DEMO_PASSWORD,
-     "role": "reviewer", "pilot_code": None, "display_name": "Corrections reviewer"},
+     "role": "reviewer", "pilot_code": None, "display_name": "Corrections reviewer",
+     "totp_secret": "DBERCCDW4J4F4MEDBJLT62F2SN4E7RPS"},
     {"persona": "superadmin", "login": "demo-superadmin", "password": DEMO_PASSWORD,
-     "role": "superadmin", "pilot_code": None, "display_name": "Superadministrator"},
+     "role": "superadmin", "pilot_code": None, "display_name": "Superadministrator",
+     "totp_secret": "JPQGJ4K63QGXGBNYEU3T5SV2U6536EBC"},
 ]
 
 # Capabilities that add demo rows for the personas, each in its own demo.py.
@@ -84,9 +90,12 @@ SEED_ACTOR = "system:seed"
 
 
 def demo_accounts() -> list[dict[str, Any]]:
-    """The resident personas as `flask demo-accounts --json` prints them."""
+    """The personas as `flask demo-accounts --json` prints them: residents, then staff
+    (with the user name and the second factor's secret)."""
     return [{k: p[k] for k in ("persona", "id_number", "name", "password", "role")}
-            for p in PERSONAS]
+            for p in PERSONAS] + [
+        {"persona": a["persona"], "username": a["login"], "password": a["password"],
+         "role": a["role"], "totp_secret": a["totp_secret"]} for a in ADMIN_ACCOUNTS]
 
 
 def persona(name: str) -> dict[str, Any]:
@@ -156,9 +165,10 @@ def create_personas(conn: Connection, today: date) -> dict[str, int]:
                 activate(conn, p["id_number"], p["password"], iso_at(ago(400 - 20 * i), 10, 5))
                 accounts += 1
         for admin in ADMIN_ACCOUNTS:
-            create_staff_account(conn, admin["login"], admin["password"], admin["role"],
-                                 admin["display_name"], admin["pilot_code"], SEED_ACTOR,
-                                 iso_at(ago(400), 9, 0))
+            staff_id = create_staff_account(conn, admin["login"], admin["password"],
+                                            admin["role"], admin["display_name"],
+                                            admin["pilot_code"], SEED_ACTOR, iso_at(ago(400), 9, 0))
+            enrol_with_secret(conn, staff_id, admin["totp_secret"], iso_at(ago(400), 9, 5))
             accounts += 1
         ids = {p["persona"]: p["id_number"] for p in PERSONAS}
         counts: dict[str, int] = {}

@@ -331,6 +331,7 @@ EXPECTED = {
     "admin.account_detail": ("superadmin",),
     "admin.account_role": ("superadmin",),
     "admin.account_status": ("superadmin",),
+    "admin.account_second_factor_reset": ("superadmin",),
     "transparency_admin.imports": ("superadmin",),
     "transparency_admin.import_batch": ("superadmin",),
     "transparency_admin.import_confirm": ("superadmin",),
@@ -342,7 +343,8 @@ EXPECTED = {
     "records.my_record": ("resident",),
     "records.entry_detail": ("resident",),
 }
-PUBLIC = {"auth.staff_login"}
+# The sign-in steps: the password, then the code (or enrolment at the first sign-in).
+PUBLIC = {"auth.staff_login", "auth.staff_code", "auth.staff_enrol"}
 # Routes of other capabilities are classified by convention when not listed above:
 # a "<capability>_admin" blueprint is staff-only (residents 403, anonymous to staff sign-in,
 # at least one staff role allowed); /me routes are resident-only (every staff role 403).

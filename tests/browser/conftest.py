@@ -9,12 +9,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timezone
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, sync_playwright
 
 from credit_self.config import PROJECT_ROOT
+from credit_self.db import make_engine
+from credit_self.seeding import DEMO_PASSWORD
+from tests.conftest import STAFF, unused_totp_code
 from tests.browser.find_chromium import find_chromium
 
 pytestmark = pytest.mark.browser
@@ -117,6 +121,23 @@ def page_without_js(browser, live_server):
     p = _new_page(browser, live_server, java_script_enabled=False)
     yield p
     p.context.close()
+
+
+def staff_sign_in(page: Page, live_server: LiveServer, role: str) -> None:
+    """Sign in as the demo staff account of this role: the password, then a code from its
+    authenticator app (the demo secret), as a person would type them."""
+    page.goto("/admin/login")
+    page.fill("#username", STAFF[role])
+    page.fill("#password", DEMO_PASSWORD)
+    page.locator("main button[type=submit]").click()
+    engine = make_engine(live_server.database_url)
+    try:
+        with engine.begin() as conn:
+            code = unused_totp_code(conn, role, datetime.now(timezone.utc))
+    finally:
+        engine.dispose()
+    page.get_by_label(re.compile("code", re.I)).fill(code)
+    page.locator("main button[type=submit]").click()
 
 
 def assert_no_horizontal_scroll(page: Page) -> None:

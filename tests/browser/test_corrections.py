@@ -7,8 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from credit_self.db import make_engine, scalar
-from credit_self.seeding import DEMO_PASSWORD
-from tests.browser.conftest import check_page, text_of
+from tests.browser.conftest import check_page, staff_sign_in, text_of
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -52,10 +51,7 @@ def test_file_correction_reviewer_upholds_resident_sees_result(browser, live_ser
     reviewer = browser.new_context(viewport={"width": 360, "height": 800}, base_url=live_server)
     staff = reviewer.new_page()
     staff.set_default_timeout(10_000)
-    staff.goto("/admin/login")
-    staff.fill("#username", "demo-reviewer")
-    staff.fill("#password", DEMO_PASSWORD)
-    staff.get_by_role("button", name="Sign in").click()
+    staff_sign_in(staff, live_server, "reviewer")
     staff.goto("/admin/corrections")
     check_page(staff)
     staff.get_by_role("link", name=reference).click()

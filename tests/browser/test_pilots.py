@@ -4,8 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import insert_many, make_engine, scalar, write_transaction
-from credit_self.seeding import DEMO_PASSWORD
-from tests.browser.conftest import check_page, sign_in
+from tests.browser.conftest import check_page, sign_in, staff_sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -82,10 +81,7 @@ def test_member_sees_ledger_without_javascript(page_without_js: Page):
 
 
 def test_admin_pauses_and_resumes_the_pilot(page: Page, live_server):
-    page.goto("/admin/login")
-    page.fill("#username", "demo-pilot-admin")
-    page.fill("#password", DEMO_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    staff_sign_in(page, live_server, "pilot_admin")
     page.get_by_role("link", name="Scoring pilot").click()
     expect(page.locator("h1")).to_have_text("Rongcheng personal credit points pilot")
     expect(page.locator("svg[role=img] rect").first).to_be_attached()

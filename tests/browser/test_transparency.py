@@ -6,19 +6,10 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import make_engine, rows, scalar
-from credit_self.seeding import DEMO_PASSWORD
-from tests.browser.conftest import check_page
+from tests.browser.conftest import check_page, staff_sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
-
-
-def staff_sign_in(page: Page, username: str) -> None:
-    page.goto("/admin/login")
-    page.fill("#username", username)
-    page.fill("#password", DEMO_PASSWORD)
-    page.locator("main button[type=submit]").click()
-    expect(page.locator("h1")).to_have_text("Admin console")
 
 
 def sign_out(page: Page) -> None:
@@ -39,7 +30,8 @@ def _case_of(database_url: str, id_number: str) -> int:
 def test_a_reviewers_look_shows_in_who_looked(page: Page, live_server):
     resident = persona("mixup")
     case_id = _case_of(live_server.database_url, resident["id_number"])
-    staff_sign_in(page, "demo-reviewer")
+    staff_sign_in(page, live_server, "reviewer")
+    expect(page.locator("h1")).to_have_text("Admin console")
     # The real reviewer UI: open the resident's case from the queue.
     page.goto("/admin/corrections")
     check_page(page)
@@ -92,7 +84,8 @@ def test_superadmin_imports_a_feed_with_one_bad_row(page: Page, live_server, tmp
         f"{other['id_number']},王二麻子,未按期缴纳罚款,BROWSER-2,2025-03-01,,上海市黄浦区人民法院\n",
         encoding="utf-8",
     )
-    staff_sign_in(page, "demo-superadmin")
+    staff_sign_in(page, live_server, "superadmin")
+    expect(page.locator("h1")).to_have_text("Admin console")
     check_page(page)
     page.get_by_role("link", name="List imports").click()
     expect(page.locator("h1")).to_have_text("List imports")

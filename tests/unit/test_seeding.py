@@ -391,11 +391,17 @@ def test_demo_accounts_have_the_promised_shape():
     accounts = seeding.demo_accounts()
     assert [a["persona"] for a in accounts] == [
         "clean", "defaulter", "train_expiring", "expired_only", "focus_three", "mixup",
-        "pilot_member", "new_resident"]
-    for a in accounts:
+        "pilot_member", "new_resident", "pilot_admin", "reviewer", "superadmin"]
+    residents = [a for a in accounts if a["role"] == "resident"]
+    staff = [a for a in accounts if a["role"] != "resident"]
+    assert len(residents) == 8
+    for a in residents:
         assert set(a) == {"persona", "id_number", "name", "password", "role"}
         assert ric.is_valid(a["id_number"]) and len(a["password"]) >= 10
-        assert a["role"] == "resident"
+    for a in staff:
+        assert set(a) == {"persona", "username", "password", "role", "totp_secret"}
+        assert a["role"] == a["persona"] and len(a["password"]) >= 10
+        assert re.fullmatch(r"[A-Z2-7]{32}", a["totp_secret"])  # base32, 160 bits
 
 
 def test_personas_are_activated_except_the_new_resident(db):
@@ -528,7 +534,10 @@ def test_demo_accounts_json(app):
     assert result.exit_code == 0
     accounts = json.loads(result.output)
     assert accounts == seeding.demo_accounts()
-    assert all(list(a) == ["persona", "id_number", "name", "password", "role"] for a in accounts)
+    assert all(list(a) == ["persona", "id_number", "name", "password", "role"]
+               for a in accounts if a["role"] == "resident")
+    assert [list(a) for a in accounts if a["role"] != "resident"] == [
+        ["persona", "username", "password", "role", "totp_secret"]] * 3
 
 
 def test_demo_accounts_table_names_every_persona(app):
@@ -536,3 +545,5 @@ def test_demo_accounts_table_names_every_persona(app):
     assert result.exit_code == 0
     for p in seeding.PERSONAS:
         assert p["persona"] in result.output and p["id_number"] in result.output
+    for a in seeding.ADMIN_ACCOUNTS:
+        assert a["login"] in result.output and a["totp_secret"] in result.output

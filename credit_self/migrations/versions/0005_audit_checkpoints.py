@@ -3,14 +3,14 @@ Ed25519 key kept outside the database (credit_self.audit_keys), so a log rewritt
 short behind a checkpoint no longer verifies.
 
 Revision ID: core_0005
-Revises: core_0002
+Revises: core_0004
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0005"
-down_revision = "core_0002"
+down_revision = "core_0004"
 branch_labels = None
 depends_on = None
 
