@@ -128,6 +128,9 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "ACTIVATE_RATE_LIMIT": os.environ.get("CREDIT_SELF_ACTIVATE_RATE_LIMIT",
                                               "10 per minute;60 per day"),
         "VERIFY_RATE_LIMIT": os.environ.get("CREDIT_SELF_VERIFY_RATE_LIMIT", "60 per minute"),
+        # Refused reads of others' entries, corrections or certificates, per account: a
+        # resident following their own links never meets one (auth/roles.py refuse_read).
+        "PROBE_RATE_LIMIT": os.environ.get("CREDIT_SELF_PROBE_RATE_LIMIT", "10 per hour"),
         # Certificate token secrets, newest first (rotation); SECRET_KEY when none.
         "CERTIFICATE_SECRETS": _list("CREDIT_SELF_CERTIFICATE_SECRETS") or None,
         "MIN_PASSWORD_LENGTH": 10,

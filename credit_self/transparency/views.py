@@ -14,6 +14,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -26,9 +27,11 @@ from flask_login import current_user
 from .. import audit, clock, registry
 from ..auth.roles import resident_required, staff_required
 from ..db import engine_for, get_db
+from ..errors import render_error
 from ..formatters import localized
 from ..htmx import is_partial_request
 from ..i18n import N_
+from ..routing import parse_id
 from ..security import allows_large_upload
 from . import data, forms, imports
 
@@ -108,11 +111,17 @@ def who_label(who: data.Actor):
 
 
 def _before_arg() -> int | None:
-    """The `before` cursor of "Load more": a sequence number, or nothing at all."""
+    """The `before` cursor of "Load more": a sequence number, or nothing at all. Any
+    other value (such as "²", which str.isdigit accepts) is a 400 that says why."""
     value = request.args.get("before", "")
-    if value.isascii() and value.isdigit() and len(value) <= 18:
-        return int(value)
-    return None
+    if not value:
+        return None
+    cursor = parse_id(value)
+    if cursor is None:
+        abort(make_response(*render_error(400, _l(
+            "This address asks for a part of the list that does not exist. "
+            "Open the page again from the menu to start from the newest."))))
+    return cursor
 
 
 # ---------------------------------------------------------------- residents

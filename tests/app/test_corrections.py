@@ -174,6 +174,8 @@ def test_uphold_withdraws_entry_with_history_and_clears_restriction(app, auth, d
     staff_login(reviewer, "reviewer")
     case = reviewer.get(f"/admin/corrections/{row['id']}").get_data(as_text=True)
     assert STATEMENT in case and "Other entries of this resident on the same list" in case
+    assert correction_row(db, entry)["status"] == "submitted"  # opening it changes nothing
+    assert reviewer.post(f"/admin/corrections/{row['id']}/start").status_code == 303
     assert correction_row(db, entry)["status"] == "in_review"
     audit_rows = db.query(
         "SELECT * FROM audit_log WHERE action = 'correction_case_read' AND subject = ? ORDER BY seq",
@@ -261,7 +263,7 @@ def test_a_resident_cannot_see_or_act_on_anothers_correction(client, auth, db):
     assert correction_row(db, entry)["status"] == "submitted"
     refused = db.scalar(
         "SELECT count(*) FROM audit_log WHERE seq > ? AND action = 'correction_read_refused' "
-        "AND subject = ?", [before, persona("mixup")["id_number"]])
+        "AND subject = ?", [before, persona("defaulter")["id_number"]])  # the prober's event
     assert refused == 4
     assert row["reference"] not in client.get("/corrections").get_data(as_text=True)
 
