@@ -484,6 +484,30 @@ def test_filing_needs_a_csrf_token(csrf_app, db):
     assert response.status_code == 400
 
 
+def test_opening_a_case_changes_nothing_and_start_review_is_a_post_with_csrf(app, db):
+    """A link from another site can open a case page but cannot start its review."""
+    case = db.query("SELECT * FROM corrections WHERE id_number = ?", [persona("mixup")["id_number"]])[0]
+    resident, reviewer = app.test_client(), app.test_client()
+    AuthActions(resident).login("mixup")
+    staff_login(reviewer, "reviewer")
+    app.config["WTF_CSRF_ENABLED"] = True  # signed in; from here on as in production
+    page = reviewer.get(f"/admin/corrections/{case['id']}").get_data(as_text=True)
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [case["id"]]) == "submitted"
+    assert "In review" not in resident.get(f"/corrections/{case['id']}").get_data(as_text=True)
+    form = BeautifulSoup(page, "html.parser").find(
+        "form", action=f"/admin/corrections/{case['id']}/start")
+    assert form["method"] == "post" and form.find("button").get_text(strip=True) == "Start review"
+    assert reviewer.post(f"/admin/corrections/{case['id']}/start").status_code == 400
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [case["id"]]) == "submitted"
+    token = form.find("input", attrs={"name": "csrf_token"})["value"]
+    started = reviewer.post(f"/admin/corrections/{case['id']}/start", data={"csrf_token": token},
+                            follow_redirects=True)
+    assert "Review started. The resident has been told." in started.get_data(as_text=True)
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [case["id"]]) == "in_review"
+    assert "Start review" not in started.get_data(as_text=True)
+    assert "In review" in resident.get(f"/corrections/{case['id']}").get_data(as_text=True)
+
+
 def test_chinese_pages_are_translated(client, auth, db):
     client.get("/language/zh_CN?next=/login")
     auth.login("mixup")
