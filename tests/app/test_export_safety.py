@@ -42,10 +42,27 @@ def _csv_files(response) -> dict[str, list[dict]]:
             for name in archive.namelist() if name.endswith(".csv")}
 
 
+def _department_feed(app, tmp_path, attack: str) -> None:
+    """A department's list feed for the resident whose facts and agency carry the attack."""
+    feed = io.StringIO()
+    writer = csv.writer(feed)
+    writer.writerow(["id_number", "name", "facts", "document_no", "listed_on", "expires_on",
+                     "source_agency"])
+    writer.writerow([MIXUP, persona("mixup")["name"], f"{attack} department facts", "SEC-CSV-1",
+                     "2025-03-01", "", f"{attack} agency"])
+    path = tmp_path / "feed.csv"
+    path.write_text(feed.getvalue(), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["import-list", str(path), "--list",
+                                                "judgment_defaulter"])
+    assert result.exit_code == 0, result.output
+
+
 @pytest.mark.parametrize("char", list(PAYLOADS), ids=[repr(c) for c in PAYLOADS])
-def test_facts_reviewer_notes_and_agency_answers_reach_the_csv_as_text(client, auth, db, char):
+def test_facts_reviewer_notes_and_agency_answers_reach_the_csv_as_text(
+        app, client, auth, db, tmp_path, char):
     attack = PAYLOADS[char]
     facts, note, answer = f"{attack} facts", f"{attack} note", f"{attack} answer"
+    _department_feed(app, tmp_path, attack)
     case = _mixup_case(db)
     actor = "reviewer:demo-reviewer"
     corrections.forward(db, case["id"], f"{attack} forwarding note", NOW, NOW.date(), actor)
@@ -59,6 +76,11 @@ def test_facts_reviewer_notes_and_agency_answers_reach_the_csv_as_text(client, a
 
     [entry] = [e for e in files["entries.csv"] if e["id"] == str(case["entry_id"])]
     assert entry["facts_zh"] == entry["facts_en"] == "'" + facts
+    # The feed's values are stripped as they are read: a leading tab or CR goes there.
+    listed = attack.strip()
+    [imported] = [e for e in files["entries.csv"] if e["document_no"] == "SEC-CSV-1"]
+    assert imported["facts_zh"] == f"'{listed} department facts"
+    assert imported["source_agency_zh"] == f"'{listed} agency"
     [exported] = files["corrections.csv"]
     assert exported["decision_note"] == "'" + note and exported["agency_answer"] == "'" + answer
     notes = {event["event"]: event["note"] for event in files["correction_events.csv"]}
