@@ -1,9 +1,11 @@
 """The one CSV writer: no cell a resident downloads can run as a spreadsheet formula."""
 import csv
 import io
+import re
 
 import pytest
 
+from credit_self.config import PROJECT_ROOT
 from credit_self.csv_export import safe_cell, write_csv
 
 
@@ -25,3 +27,11 @@ def test_written_csv_reads_back_with_the_neutralised_cells():
     assert text.startswith("\ufeff")
     assert list(csv.reader(io.StringIO(text[1:], newline=""))) == [
         ["facts", "delta"], ["'=1+1", "-5"], ["-5", ""]]
+
+
+def test_no_other_module_writes_csv():
+    """Every CSV a user gets is written by csv_export, so none escapes the neutralising."""
+    writers = [path.relative_to(PROJECT_ROOT) for path in (PROJECT_ROOT / "credit_self").rglob("*.py")
+               if path.name != "csv_export.py"
+               and re.search(r"csv\.(writer|DictWriter)\(", path.read_text(encoding="utf-8"))]
+    assert writers == []
