@@ -62,18 +62,16 @@ def _count_refusal() -> str:
 
 
 def refuse_read(action: str, detail: dict[str, Any]) -> NoReturn:
-    """Answer 404 for something that is not the signed-in resident's.
-
-    The answer is the same whether it belongs to someone else or does not exist, and so
-    is everything done here: the owner is never looked up. The attempt is the prober's
-    security event (audit subject: the prober, so it never reaches another resident's
-    "Who looked"). Refusals are counted per account in the rate limiter's storage (shared
-    by every worker); past PROBE_RATE_LIMIT the answer is 429 and only the first refusal
-    over the limit in each period is audited, so probing cannot flood the log.
-    """
+    """Answer 404 (429 past PROBE_RATE_LIMIT) for something not the signed-in resident's."""
     from .. import audit
     from ..db import get_db
 
+    # The owner is never looked up, so nothing here differs between someone else's id
+    # and one that does not exist. The attempt is the prober's own security event (the
+    # audit subject is the prober): it never reaches another resident's "Who looked".
+    # Counted per account in the limiter's storage (shared by every worker); past the
+    # limit only the first refusal in each period is audited, so probing cannot flood
+    # the log.
     outcome = _count_refusal()
     if outcome == "silent":
         abort(429)

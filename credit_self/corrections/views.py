@@ -312,8 +312,8 @@ def case(correction_id: int) -> str:
 @admin_bp.post("/<id:correction_id>/start")
 @staff_required(*REVIEWER_ROLES)
 def start_review(correction_id: int) -> Response:
-    """Opening a case changes nothing (a link from another site could open it); the
-    reviewer starts the review on purpose, and the resident is told."""
+    """Move a submitted case to in review; the resident is told."""
+    # A POST, never the case page's GET: a link from another site could open that.
     _case(correction_id)
     if data.start_review(get_db(), correction_id, clock.now(), current_user.audit_name):
         flash(_l("Review started. The resident has been told."), "success")
