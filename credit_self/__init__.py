@@ -61,6 +61,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatters.init_app(app)
     errors.init_app(app)
     start.init_app(app)
+    import_module(f"{__name__}.routing").init_app(app)  # `<id:...>` before any route uses it
     for capability in CAPABILITIES:
         import_module(f"{__name__}.{capability}.views").init_app(app)
     return app

@@ -143,6 +143,9 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # (from CREDIT_SELF_AUDIT_SIGNING_KEY_FILE); None = instance/audit-signing-key.pem,
         # generated on first use (credit_self/audit_keys.py).
         "AUDIT_SIGNING_KEY": setting("CREDIT_SELF_AUDIT_SIGNING_KEY"),
+        # Refused reads of others' entries, corrections or certificates, per account: a
+        # resident following their own links never meets one (auth/roles.py refuse_read).
+        "PROBE_RATE_LIMIT": os.environ.get("CREDIT_SELF_PROBE_RATE_LIMIT", "10 per hour"),
         # Certificate token secrets, newest first (rotation); SECRET_KEY when none.
         "CERTIFICATE_SECRETS": _list("CREDIT_SELF_CERTIFICATE_SECRETS") or None,
         "MIN_PASSWORD_LENGTH": 10,

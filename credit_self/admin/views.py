@@ -112,13 +112,13 @@ def _staff_or_404(account_id: int) -> dict:
     return account
 
 
-@bp.get("/accounts/<int:account_id>")
+@bp.get("/accounts/<id:account_id>")
 @staff_required(*ACCOUNT_ROLES)
 def account_detail(account_id: int) -> str:
     return _render_account(_staff_or_404(account_id))
 
 
-@bp.post("/accounts/<int:account_id>/role")
+@bp.post("/accounts/<id:account_id>/role")
 @staff_required(*ACCOUNT_ROLES)
 def account_role(account_id: int) -> Response | str:
     account = _staff_or_404(account_id)
@@ -133,7 +133,7 @@ def account_role(account_id: int) -> Response | str:
     return redirect(url_for(".account_detail", account_id=account_id), code=303)
 
 
-@bp.post("/accounts/<int:account_id>/status")
+@bp.post("/accounts/<id:account_id>/status")
 @staff_required(*ACCOUNT_ROLES)
 def account_status(account_id: int) -> Response | str:
     account = _staff_or_404(account_id)

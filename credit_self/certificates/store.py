@@ -87,11 +87,6 @@ def certificate_for(conn: Connection, id_number: str, certificate_id: str) -> di
                  id=certificate_id, id_number=id_number)
 
 
-def owner_of(conn: Connection, certificate_id: str) -> str | None:
-    """Whose certificate this is, for auditing a refused attempt to reach it."""
-    return scalar(conn, "SELECT id_number FROM certificates WHERE id = :id", id=certificate_id)
-
-
 def revoke(conn: Connection, id_number: str, certificate_id: str, at: str) -> bool:
     """Revoke once (the first revocation time is kept); True if it was revoked now."""
     return execute(

@@ -61,22 +61,18 @@ registry.add_entry_panel("corrections/_entry_actions.html")
 
 
 def _own_correction(correction_id: int) -> dict:
-    db = get_db()
-    correction = data.correction_for(db, current_user.id_number, correction_id)
+    correction = data.correction_for(get_db(), current_user.id_number, correction_id)
     if correction is None:
-        refuse_read("correction_read_refused", data.correction_owner(db, correction_id),
-                    {"correction_id": correction_id})
+        refuse_read("correction_read_refused", {"correction_id": correction_id})
     correction["overdue"] = data.is_overdue(correction, clock.today())
     return correction
 
 
 def _own_entry(entry_id: int) -> dict:
-    """The signed-in resident's entry, with its state; 404 (audited) otherwise."""
-    db = get_db()
-    entry = records_entries.entry_for(db, current_user.id_number, entry_id)
+    """The signed-in resident's entry, with its state; 404 (a refused read) otherwise."""
+    entry = records_entries.entry_for(get_db(), current_user.id_number, entry_id)
     if entry is None:
-        refuse_read("entry_read_refused", records_entries.entry_owner(db, entry_id),
-                    {"entry_id": entry_id})
+        refuse_read("entry_read_refused", {"entry_id": entry_id})
     entry["state"] = rules.entry_state(entry, clock.today())
     return entry
 
@@ -115,7 +111,7 @@ def _not_me_statement(entry: dict) -> str:
 
 
 # ---------------------------------------------------------------- filing
-@bp.route("/me/entries/<int:entry_id>/correction", methods=["GET", "POST"])
+@bp.route("/me/entries/<id:entry_id>/correction", methods=["GET", "POST"])
 @resident_required
 def new(entry_id: int) -> Response | str:
     """Step 1: reason, statement, evidence (or, for repair, statement + commitment)."""
@@ -139,7 +135,7 @@ def new(entry_id: int) -> Response | str:
                            limits={"min": forms.STATEMENT_MIN, "max": forms.STATEMENT_MAX})
 
 
-@bp.route("/me/entries/<int:entry_id>/correction/check", methods=["GET", "POST"])
+@bp.route("/me/entries/<id:entry_id>/correction/check", methods=["GET", "POST"])
 @resident_required
 def check(entry_id: int) -> Response | str:
     """Step 2: check your answers, then send."""
@@ -165,7 +161,7 @@ def check(entry_id: int) -> Response | str:
     return render_template("corrections/check.html", entry=entry, kind=kind, answers=draft, due=due)
 
 
-@bp.get("/corrections/<int:correction_id>/confirmation")
+@bp.get("/corrections/<id:correction_id>/confirmation")
 @resident_required
 def confirmation(correction_id: int) -> str:
     return render_template("corrections/confirmation.html",
@@ -191,7 +187,7 @@ def _detail(correction_id: int, form: forms.InformationForm | None = None,
                            partial=partial)
 
 
-@bp.get("/corrections/<int:correction_id>")
+@bp.get("/corrections/<id:correction_id>")
 @resident_required
 def detail(correction_id: int) -> str:
     return _detail(correction_id)
@@ -205,7 +201,7 @@ def _after_change(correction_id: int, message, category: str) -> Response | str:
     return _see_other("corrections.detail", correction_id=correction_id)
 
 
-@bp.post("/corrections/<int:correction_id>/withdraw")
+@bp.post("/corrections/<id:correction_id>/withdraw")
 @resident_required
 def withdraw(correction_id: int) -> Response | str:
     _own_correction(correction_id)
@@ -219,7 +215,7 @@ def withdraw(correction_id: int) -> Response | str:
     return _after_change(correction_id, message, category)
 
 
-@bp.post("/corrections/<int:correction_id>/information")
+@bp.post("/corrections/<id:correction_id>/information")
 @resident_required
 def add_information(correction_id: int) -> Response | str:
     _own_correction(correction_id)
@@ -302,7 +298,7 @@ def _case_page(correction_id: int, **forms_given) -> str:
     return render_template("corrections/admin_case.html", form=failed, **page_forms, **found)
 
 
-@admin_bp.get("/<int:correction_id>")
+@admin_bp.get("/<id:correction_id>")
 @staff_required(*REVIEWER_ROLES)
 def case(correction_id: int) -> str:
     db = get_db()
@@ -310,11 +306,23 @@ def case(correction_id: int) -> str:
     # Opening a case is a read of that resident's record.
     audit.record(db, current_user.audit_name, "correction_case_read",
                  found["correction"]["id_number"], {"correction_id": correction_id})
-    data.start_review(db, correction_id, clock.now(), current_user.audit_name)
     return _case_page(correction_id)
 
 
-@admin_bp.post("/<int:correction_id>/forward")
+@admin_bp.post("/<id:correction_id>/start")
+@staff_required(*REVIEWER_ROLES)
+def start_review(correction_id: int) -> Response:
+    """Move a submitted case to in review; the resident is told."""
+    # A POST, never the case page's GET: a link from another site could open that.
+    _case(correction_id)
+    if data.start_review(get_db(), correction_id, clock.now(), current_user.audit_name):
+        flash(_l("Review started. The resident has been told."), "success")
+    else:
+        flash(_l("This case is no longer waiting for review."), "warning")
+    return _see_other("corrections_admin.case", correction_id=correction_id)
+
+
+@admin_bp.post("/<id:correction_id>/forward")
 @staff_required(*REVIEWER_ROLES)
 def forward(correction_id: int) -> Response | str:
     _case(correction_id)
@@ -331,7 +339,7 @@ def forward(correction_id: int) -> Response | str:
     return _see_other("corrections_admin.case", correction_id=correction_id)
 
 
-@admin_bp.post("/<int:correction_id>/answer")
+@admin_bp.post("/<id:correction_id>/answer")
 @staff_required(*REVIEWER_ROLES)
 def agency_answer(correction_id: int) -> Response | str:
     _case(correction_id)
@@ -347,7 +355,7 @@ def agency_answer(correction_id: int) -> Response | str:
     return _see_other("corrections_admin.case", correction_id=correction_id)
 
 
-@admin_bp.post("/<int:correction_id>/decide")
+@admin_bp.post("/<id:correction_id>/decide")
 @staff_required(*REVIEWER_ROLES)
 def decide(correction_id: int) -> Response | str:
     found = _case(correction_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 
 from .. import catalog, signals
-from ..db import execute, first, insert_many, rows, scalar, sql
+from ..db import execute, first, insert_many, rows, sql
 
 # What an entry shows of its list, under the names the templates use.
 _LIST_FIELDS = {
@@ -57,11 +57,6 @@ def register_record(conn: Connection, id_number: str) -> dict | None:
     departments recorded."""
     return first(conn, "SELECT * FROM residents WHERE id_number = :id_number",
                  id_number=id_number)
-
-
-def entry_owner(conn: Connection, entry_id: int) -> str | None:
-    """Whose entry this is, for auditing a refused attempt to read it."""
-    return scalar(conn, "SELECT id_number FROM entries WHERE id = :id", id=entry_id)
 
 
 def history(conn: Connection, entry_id: int) -> list[dict]:

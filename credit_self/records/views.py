@@ -33,17 +33,16 @@ def my_record() -> str:
 
 
 def _own_entry(entry_id: int) -> dict:
-    """The signed-in resident's entry with its state, or 404 (audited) otherwise."""
-    db = get_db()
-    entry = entries.entry_for(db, current_user.id_number, entry_id)
+    """The signed-in resident's entry with its state, or 404 (a refused read) otherwise."""
+    entry = entries.entry_for(get_db(), current_user.id_number, entry_id)
     if entry is None:
-        refuse_read("entry_read_refused", entries.entry_owner(db, entry_id), {"entry_id": entry_id})
+        refuse_read("entry_read_refused", {"entry_id": entry_id})
     entry["state"] = rules.entry_state(entry, clock.today())
     entry["earliest_repair"] = rules.earliest_repair_date(entry)
     return entry
 
 
-@bp.get("/me/entries/<int:entry_id>")
+@bp.get("/me/entries/<id:entry_id>")
 @resident_required
 def entry_detail(entry_id: int) -> str:
     """Full details of one entry: a partial for htmx, a page otherwise.

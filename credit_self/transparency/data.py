@@ -1,6 +1,5 @@
 """Transparency data layer: who looked at a record, a resident's full data export, and
 the audit log viewer's queries. No Flask here."""
-import csv
 import io
 import json
 import zipfile
@@ -9,6 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import Connection, inspect
 
+from ..csv_export import write_csv
 from ..db import is_postgresql, rows, sql
 
 PAGE_SIZE = 20
@@ -18,6 +18,7 @@ AUDIT_PAGE_SIZE = 50
 _NOT_EXPORTED = {"accounts", "audit_log", "login_throttle", "import_batches", "import_rows",
                  "account_sessions", "alembic_version", "catalog_token"}
 _ACCOUNT_FIELDS = ("login", "role", "activated_at", "disabled_at")
+STAFF_ROLES = ("pilot_admin", "reviewer", "superadmin")
 # Child tables reached through a parent that holds id_number, when the other capability
 # did not declare a foreign key: table -> (column, parent table, parent column).
 _KNOWN_CHILDREN = {
@@ -41,9 +42,13 @@ def split_actor(actor: str) -> tuple[str, str]:
     return role, login
 
 
+def is_staff_actor(value: object) -> bool:
+    return isinstance(value, str) and split_actor(value)[0] in STAFF_ROLES
+
+
 def describe_actors(conn: Connection, actors: set[str]) -> dict[str, Actor]:
     """Role and office for each actor string; the staff login itself is never returned."""
-    logins = {split_actor(a)[1]: a for a in actors if split_actor(a)[0] in ("pilot_admin", "reviewer", "superadmin")}
+    logins = {split_actor(a)[1]: a for a in actors if is_staff_actor(a)}
     offices: dict[str, str | None] = {}
     if logins:
         for row in rows(conn, sql("SELECT login, display_name FROM accounts WHERE login IN :logins",
@@ -52,7 +57,7 @@ def describe_actors(conn: Connection, actors: set[str]) -> dict[str, Actor]:
     described = {}
     for actor in actors:
         role, login = split_actor(actor)
-        if role in ("pilot_admin", "reviewer", "superadmin"):
+        if role in STAFF_ROLES:
             office = offices.get(login)
             # An office that is only the login (no display name given) is not shown.
             described[actor] = Actor("staff", role, office if office and office != login else None)
@@ -161,6 +166,7 @@ def export_data(conn: Connection, id_number: str, generated_at: str) -> dict:
                 found[tuple(sorted(row.items(), key=lambda item: item[0]))] = row
         if links:
             data[table] = list(found.values())
+    _without_staff_logins(conn, data)
     log, _ = access_log(conn, id_number, limit=10_000_000)
     data["access_log"] = [
         {
@@ -175,12 +181,33 @@ def export_data(conn: Connection, id_number: str, generated_at: str) -> dict:
     return {"generated_at": generated_at, "id_number": id_number, "tables": data}
 
 
+def _names_actor(column: str) -> bool:
+    """Columns that record who acted: `actor`, `decided_by` and the like."""
+    return column == "actor" or column.endswith("_by")
+
+
+def _without_staff_logins(conn: Connection, data: dict[str, list[dict]]) -> None:
+    """Where a staff member acted, the column gives their role and `<column>_office`
+    their office (as "Who looked" does), never their login. Other capabilities' tables
+    are covered by the column names alone."""
+    staff = {value for table_rows in data.values() for row in table_rows
+             for column, value in row.items() if _names_actor(column) and is_staff_actor(value)}
+    if not staff:
+        return
+    described = describe_actors(conn, staff)
+    for table_rows in data.values():
+        for row in table_rows:
+            for column in [c for c in row if _names_actor(c) and row[c] in staff]:
+                who = described[row[column]]
+                row[column], row[f"{column}_office"] = who.role, who.office
+
+
 def export_json(export: dict) -> bytes:
     return json.dumps(export, ensure_ascii=False, indent=2).encode("utf-8")
 
 
 def export_zip(export: dict) -> bytes:
-    """One CSV per table (UTF-8 with BOM so spreadsheet apps read Chinese), zipped."""
+    """One CSV per table, zipped (written by csv_export: no cell runs as a formula)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(
@@ -189,16 +216,13 @@ def export_zip(export: dict) -> bytes:
             f"generated_at: {export['generated_at']}\n",
         )
         for table, rows in export["tables"].items():
-            out = io.StringIO()
-            out.write("\ufeff")
             headers: list[str] = []
             for row in rows:
                 headers.extend(k for k in row if k not in headers)
-            writer = csv.writer(out)
-            writer.writerow(["generated_at", *headers])
-            for row in rows:
-                writer.writerow([export["generated_at"], *(row.get(h) for h in headers)])
-            archive.writestr(f"{table}.csv", out.getvalue())
+            archive.writestr(f"{table}.csv", write_csv([
+                ["generated_at", *headers],
+                *([export["generated_at"], *(row.get(h) for h in headers)] for row in rows),
+            ]))
     return buffer.getvalue()
 
 

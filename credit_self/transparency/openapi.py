@@ -1,9 +1,7 @@
 """The OpenAPI description of the published audit anchors (/audit/checkpoints and
 /audit/public-key), added to /api/v1/openapi.json through the registry."""
 from .. import registry
-
-# Checkpoint numbers are 64-bit on both engines.
-LARGEST_NUMBER = 2**63 - 1
+from ..routing import ID_MAX as LARGEST_NUMBER  # checkpoint numbers: 64-bit on both engines
 
 _ERROR = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 _CACHE_CONTROL = {"Cache-Control": {"description": "public, max-age=N: the same for everyone.",

@@ -17,6 +17,7 @@ from flask import (
     abort,
     current_app,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -29,9 +30,11 @@ from flask_login import current_user
 from .. import audit, audit_keys, clock, registry
 from ..auth.roles import resident_required, staff_required
 from ..db import engine_for, get_db
+from ..errors import render_error
 from ..formatters import localized
 from ..htmx import is_partial_request
 from ..i18n import N_
+from ..routing import parse_id
 from ..security import allows_large_upload
 from ..sessions import serve_without_session
 from . import data, forms, imports, openapi
@@ -118,11 +121,17 @@ def who_label(who: data.Actor):
 
 
 def _before_arg() -> int | None:
-    """The `before` cursor of "Load more": a sequence number, or nothing at all."""
+    """The `before` cursor of "Load more": a sequence number, or nothing at all. Any
+    other value (such as "²", which str.isdigit accepts) is a 400 that says why."""
     value = request.args.get("before", "")
-    if value.isascii() and value.isdigit() and len(value) <= 18:
-        return int(value)
-    return None
+    if not value:
+        return None
+    cursor = parse_id(value)
+    if cursor is None:
+        abort(make_response(*render_error(400, _l(
+            "This address asks for a part of the list that does not exist. "
+            "Open the page again from the menu to start from the newest."))))
+    return cursor
 
 
 # ---------------------------------------------------------------- residents
@@ -187,11 +196,10 @@ def audit_checkpoints() -> Response:
     """The signed checkpoints, newest first, CHECKPOINTS_PAGE at a time; the next page's
     address is in the Link header (rel="next")."""
     before = request.args.get("before")
-    # ASCII digits only (str.isdigit also takes "²"), within the 64-bit range.
-    if before is not None and not (before.isascii() and before.isdigit() and len(before) <= 19
-                                   and int(before) <= openapi.LARGEST_NUMBER):
+    cursor = parse_id(before) if before is not None else None
+    if before is not None and cursor is None:
         return _api_error(400, "before must be a checkpoint number (a whole number).")
-    found = audit.checkpoints(get_db(), int(before) if before else None, CHECKPOINTS_PAGE + 1)
+    found = audit.checkpoints(get_db(), cursor, CHECKPOINTS_PAGE + 1)
     response = jsonify([checkpoint.as_json() for checkpoint in found[:CHECKPOINTS_PAGE]])
     if len(found) > CHECKPOINTS_PAGE:
         next_page = url_for(".audit_checkpoints", before=found[CHECKPOINTS_PAGE - 1].id)

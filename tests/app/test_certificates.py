@@ -564,7 +564,7 @@ def test_a_resident_cannot_see_or_revoke_another_residents_certificate(app, clie
     assert CLEAN["id_number"][-4:] not in response.get_data(as_text=True)
     assert db.scalar("SELECT revoked_at FROM certificates WHERE id = ?", [certificate["id"]]) is None
     assert audit_actions_after(db, before, "certificate_read_refused") == [
-        {"subject": CLEAN["id_number"]}]
+        {"subject": persona("defaulter")["id_number"]}]  # the prober, not the holder
     assert certificate["id"] not in client.get("/certificates").get_data(as_text=True)
 
 

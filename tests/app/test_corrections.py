@@ -174,6 +174,8 @@ def test_uphold_withdraws_entry_with_history_and_clears_restriction(app, auth, d
     staff_login(reviewer, "reviewer")
     case = reviewer.get(f"/admin/corrections/{row['id']}").get_data(as_text=True)
     assert STATEMENT in case and "Other entries of this resident on the same list" in case
+    assert correction_row(db, entry)["status"] == "submitted"  # opening it changes nothing
+    assert reviewer.post(f"/admin/corrections/{row['id']}/start").status_code == 303
     assert correction_row(db, entry)["status"] == "in_review"
     audit_rows = db.query(
         "SELECT * FROM audit_log WHERE action = 'correction_case_read' AND subject = ? ORDER BY seq",
@@ -261,7 +263,7 @@ def test_a_resident_cannot_see_or_act_on_anothers_correction(client, auth, db):
     assert correction_row(db, entry)["status"] == "submitted"
     refused = db.scalar(
         "SELECT count(*) FROM audit_log WHERE seq > ? AND action = 'correction_read_refused' "
-        "AND subject = ?", [before, persona("mixup")["id_number"]])
+        "AND subject = ?", [before, persona("defaulter")["id_number"]])  # the prober's event
     assert refused == 4
     assert row["reference"] not in client.get("/corrections").get_data(as_text=True)
 
@@ -480,6 +482,30 @@ def test_filing_needs_a_csrf_token(csrf_app, db):
     entry = entry_id(db, "train_expiring", "railway_misconduct")
     response = client.post(f"/me/entries/{entry}/correction", data={"category": "other", "statement": STATEMENT})
     assert response.status_code == 400
+
+
+def test_opening_a_case_changes_nothing_and_start_review_is_a_post_with_csrf(app, db):
+    """A link from another site can open a case page but cannot start its review."""
+    case = db.query("SELECT * FROM corrections WHERE id_number = ?", [persona("mixup")["id_number"]])[0]
+    resident, reviewer = app.test_client(), app.test_client()
+    AuthActions(resident).login("mixup")
+    staff_login(reviewer, "reviewer")
+    app.config["WTF_CSRF_ENABLED"] = True  # signed in; from here on as in production
+    page = reviewer.get(f"/admin/corrections/{case['id']}").get_data(as_text=True)
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [case["id"]]) == "submitted"
+    assert "In review" not in resident.get(f"/corrections/{case['id']}").get_data(as_text=True)
+    form = BeautifulSoup(page, "html.parser").find(
+        "form", action=f"/admin/corrections/{case['id']}/start")
+    assert form["method"] == "post" and form.find("button").get_text(strip=True) == "Start review"
+    assert reviewer.post(f"/admin/corrections/{case['id']}/start").status_code == 400
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [case["id"]]) == "submitted"
+    token = form.find("input", attrs={"name": "csrf_token"})["value"]
+    started = reviewer.post(f"/admin/corrections/{case['id']}/start", data={"csrf_token": token},
+                            follow_redirects=True)
+    assert "Review started. The resident has been told." in started.get_data(as_text=True)
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [case["id"]]) == "in_review"
+    assert "Start review" not in started.get_data(as_text=True)
+    assert "In review" in resident.get(f"/corrections/{case['id']}").get_data(as_text=True)
 
 
 def test_chinese_pages_are_translated(client, auth, db):

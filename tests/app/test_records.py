@@ -140,7 +140,7 @@ def test_mix_up_shows_recorded_identifiers_that_differ(client, auth, db):
     assert "recorded" in text and "register" in text
 
 
-def test_another_residents_entry_is_404_and_audited(client, auth, db):
+def test_another_residents_entry_is_404_and_audited_as_the_probers_event(client, auth, db):
     auth.login("clean")
     others = entry_ids(db, "defaulter")
     start = last_seq(db)
@@ -151,8 +151,8 @@ def test_another_residents_entry_is_404_and_audited(client, auth, db):
     refused = db.query("SELECT * FROM audit_log WHERE action = 'entry_read_refused' "
                        "AND seq > ? ORDER BY seq", [start])
     assert len(refused) == 2
-    assert refused[0]["subject"] == persona("defaulter")["id_number"]
-    assert persona("clean")["id_number"] in refused[0]["actor"]
+    assert refused[0]["subject"] == persona("clean")["id_number"]  # the prober, not the owner
+    assert refused[0]["actor"] == f"resident:{persona('clean')['id_number']}"
 
 
 def test_own_reads_are_not_logged_as_access(client, auth, db):

@@ -137,7 +137,7 @@ def test_export_csv_zip_and_the_download_is_audited(client, auth, db):
     names = archive.namelist()
     assert "entries.csv" in names and "residents.csv" in names and "access_log.csv" in names
     entries_csv = archive.read("entries.csv").decode("utf-8-sig")
-    assert entries_csv.startswith("generated_at,") and DEFAULTER in entries_csv
+    assert entries_csv.startswith('"generated_at",') and DEFAULTER in entries_csv
     exported = list(db.query("SELECT * FROM audit_log WHERE action = 'data_exported'"))
     assert [(e["actor"], e["subject"]) for e in exported] == [(f"resident:{DEFAULTER}", DEFAULTER)]
     assert client.get("/me/export/xml").status_code == 404

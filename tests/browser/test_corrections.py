@@ -57,6 +57,8 @@ def test_file_correction_reviewer_upholds_resident_sees_result(browser, live_ser
     staff.get_by_role("link", name=reference).click()
     expect(staff.locator("h1")).to_have_text(f"Case {reference}")
     check_page(staff)
+    staff.get_by_role("button", name="Start review").click()
+    expect(staff.locator(".notice--success")).to_contain_text("Review started")
     staff.get_by_label("Uphold: the resident is right").check()
     staff.get_by_label("Withdraw the entry").check()
     staff.fill("#note", "The railway confirmed the refund; the entry was another passenger's.")
