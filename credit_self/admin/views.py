@@ -147,7 +147,7 @@ def account_status(account_id: int) -> Response | str:
     return redirect(url_for(".account_detail", account_id=account_id), code=303)
 
 
-@bp.post("/accounts/<int:account_id>/second-factor")
+@bp.post("/accounts/<id:account_id>/second-factor")
 @staff_required(*ACCOUNT_ROLES)
 def account_second_factor_reset(account_id: int) -> Response | str:
     """Forget the account's authenticator app and recovery codes (a lost phone): it is
