@@ -76,11 +76,19 @@ def find_resident(conn: Connection, id_number: str) -> dict | None:
     return first(conn, "SELECT * FROM residents WHERE id_number = :id_number", id_number=id_number)
 
 
-def resident_matching(conn: Connection, id_number: str, name: str) -> dict | None:
-    """The register's row when both the ID number and the name match it, else None
-    (which of the two did not is never told)."""
+def resident_for_code(conn: Connection, id_number: str, name: str, purpose: str) -> dict | None:
+    """The register's row to send a code to: the ID number and the name match it, and
+    the account is in the state the purpose needs (none yet to activate; an enabled
+    resident account to recover). None otherwise, never saying which part failed."""
     resident = find_resident(conn, id_number)
-    return resident if resident is not None and resident["name"] == name else None
+    if resident is None or resident["name"] != name:
+        return None
+    account = first(conn, "SELECT role, disabled_at FROM accounts WHERE login = :id",
+                    id=id_number)
+    if purpose == codes.ACTIVATION:
+        return resident if account is None else None
+    usable = account is not None and account["role"] == RESIDENT and account["disabled_at"] is None
+    return resident if usable else None
 
 
 def has_account(conn: Connection, id_number: str) -> bool:
@@ -176,10 +184,6 @@ class CodeNeeded(Exception):
     """No verified one-time code for this step: enter the code first."""
 
 
-class NoAccount(Exception):
-    """Recovery for an ID that has no account (its code is never accepted)."""
-
-
 PASSWORD_RESET_TITLE = N_("Your password was reset")
 PASSWORD_RESET_TEXT = N_(
     "Your password was reset with a code sent to %(phone)s, and every device that was "
@@ -193,17 +197,17 @@ def reset_password(conn: Connection, token: str, password: str, now: datetime,
     """Recovery's last step: a new password for the account whose code this browser
     entered. Ends every session of the account and any other code under way, forgets
     the login's failed attempts, and tells the resident (a `resident_notice`, which the
-    inbox turns into a message in this transaction). Raises CodeNeeded or NoAccount."""
+    inbox turns into a message in this transaction). Raises CodeNeeded."""
     at = _iso(now)
     with write_transaction(conn):
         id_number = codes.use(conn, token, codes.RECOVERY, now)
         if id_number is None:
             raise CodeNeeded()
-        row = first(conn, f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a "
-                          "WHERE a.id_number = :id AND a.role = :role",
+        row = first(conn, f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.id_number = :id "
+                          "AND a.role = :role AND a.disabled_at IS NULL",
                     id=id_number, role=RESIDENT)
-        if row is None:
-            raise NoAccount(id_number)
+        if row is None:  # disabled or gone since the code was sent
+            raise CodeNeeded()
         account = _account(row)
         execute(conn, "UPDATE accounts SET password_hash = :hash WHERE id = :id",
                 id=account.id, hash=generate_password_hash(password))

@@ -29,9 +29,6 @@ CODE_DIGITS = 6
 VALID_FOR = timedelta(minutes=10)
 MAX_TRIES = 5
 RESEND_AFTER = timedelta(seconds=60)
-# Stored for a row whose text message carried no code (the ID's state does not allow
-# what was asked): no HMAC digest is empty, so nothing typed ever matches it.
-NO_CODE = ""
 
 
 class Outcome(Enum):
@@ -64,13 +61,9 @@ def new_code() -> str:
     return f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def start(conn: Connection, id_number: str, purpose: str, now: datetime, secret: str,
-          usable: bool = True) -> tuple[str, str]:
-    """A new row for `id_number`: (the token for the browser's session, the code to send).
-
-    With `usable=False` the code is never accepted (the message tells the owner why
-    instead), yet the browser follows the same steps.
-    """
+def start(conn: Connection, id_number: str, purpose: str, now: datetime,
+          secret: str) -> tuple[str, str]:
+    """A new row for `id_number`: (the token for the browser's session, the code to send)."""
     token, code = secrets.token_urlsafe(32), new_code()
     row_id = _row_id(token)
     with write_transaction(conn):
@@ -78,7 +71,7 @@ def start(conn: Connection, id_number: str, purpose: str, now: datetime, secret:
         execute(conn, "DELETE FROM one_time_codes WHERE expires_at < :now", now=_stamp(now))
         insert(conn, "one_time_codes", {
             "id": row_id, "id_number": id_number, "purpose": purpose,
-            "code_hash": _code_hash(secret, row_id, code) if usable else NO_CODE,
+            "code_hash": _code_hash(secret, row_id, code),
             "created_at": _stamp(now), "sent_at": _stamp(now),
             "expires_at": _stamp(now + VALID_FOR), "tries": 0,
         })
@@ -110,7 +103,7 @@ def renew(conn: Connection, token: str, purpose: str, now: datetime, secret: str
             conn, "UPDATE one_time_codes SET code_hash = :code_hash, sent_at = :now, "
                   "expires_at = :expires_at WHERE id = :id AND sent_at = :seen "
                   "AND verified_at IS NULL",
-            code_hash=_code_hash(secret, row["id"], code) if row["code_hash"] else NO_CODE,
+            code_hash=_code_hash(secret, row["id"], code),
             now=_stamp(now), expires_at=_stamp(now + VALID_FOR), id=row["id"],
             seen=row["sent_at"]).rowcount
     return code if changed == 1 else None
