@@ -62,18 +62,21 @@ class CodeFlow:
     password: str
     # The one answer for every mismatch, so the form tells a stranger nothing about an ID.
     mismatch: LazyString
+    done: LazyString  # shown once the password is set and the browser signed in
 
 
 ACTIVATION = CodeFlow(
     codes.ACTIVATION, "activation_code", "auth.activate", "auth.activation_code",
     "auth.activation_resend", "auth.set_password",
     _l("These details do not match our records. Check them against your ID card. If you "
-       "activated an account before, use “Forgot your password?” on the sign-in page"))
+       "activated an account before, use “Forgot your password?” on the sign-in page"),
+    _l("Your account is active. This is everything the lists hold about you."))
 RECOVERY = CodeFlow(
     codes.RECOVERY, "recovery_code", "auth.recover", "auth.recovery_code",
     "auth.recovery_resend", "auth.recovery_password",
     _l("These details do not match our records. Check them against your ID card. If you "
-       "have not activated an account yet, activate it instead"))
+       "have not activated an account yet, activate it instead"),
+    _l("Your password has been reset. Every other device has been signed out."))
 
 
 def _code_text(purpose: str, code: str) -> str:
@@ -193,6 +196,7 @@ def _password_step(flow: CodeFlow, finish: Callable) -> Response | str:
             flash(_("An account already exists for this ID number. Sign in instead"), "error")
             return redirect(url_for("auth.login"), code=303)
         _start_session(account)
+        flash(str(flow.done), "success")
         return redirect(url_for("records.my_record"), code=303)
     return render_template(
         "auth/set_password.html",
@@ -232,9 +236,7 @@ def activation_resend() -> Response:
 
 
 def _activate(db, token: str, password: str, _resident: dict) -> accounts.Account:
-    account = accounts.activate_with_code(db, token, password, clock.now())
-    flash(_("Your account is active. This is everything the lists hold about you."), "success")
-    return account
+    return accounts.activate_with_code(db, token, password, clock.now())
 
 
 @bp.route("/activate/password", methods=["GET", "POST"])
@@ -270,7 +272,6 @@ def _reset(db, token: str, password: str, resident: dict) -> accounts.Account:
     _text(phone, _("Credit Self-Check: your password was reset and every device was signed "
                    "out. If this was not you, reset it again now with “Forgot your "
                    "password?”: only the holder of this phone can."))
-    flash(_("Your password has been reset. Every other device has been signed out."), "success")
     return account
 
 

@@ -56,7 +56,7 @@ def test_activation_journey_with_the_code_sent_to_the_registered_phone(client, d
     assert identity.mask_name(NEW["name"]) in page
     response = choose_password(client)
     assert response.status_code == 303 and response.headers["Location"] == "/me"
-    assert client.get("/me").status_code == 200
+    assert "Your account is active" in client.get("/me").get_data(as_text=True)
     account = db.query("SELECT * FROM accounts WHERE id_number = ?", [NEW["id_number"]])[0]
     assert account["password_hash"].startswith(("scrypt:", "pbkdf2:"))
     assert actions_since(db, before) == [("activation_code_sent", NEW["id_number"]),
