@@ -125,10 +125,12 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # and the tests turn it on; a production configuration leaves it off (404).
         "DEMO": setting("CREDIT_SELF_DEMO") == "1",
         # Where text messages go: "outbox" (stored in sms_outbox) or "http" (POSTed to
-        # SMS_HTTP_URL, the production shape; see sms.py).
-        "SMS_SENDER": setting("CREDIT_SELF_SMS_SENDER", "outbox"),
-        "SMS_HTTP_URL": setting("CREDIT_SELF_SMS_HTTP_URL"),
-        "SMS_HTTP_TOKEN": setting("CREDIT_SELF_SMS_HTTP_TOKEN"),
+        # CREDIT_SELF_SMS_URL, the production shape; see sms.py). Setting the URL alone
+        # chooses "http".
+        "SMS_SENDER": setting("CREDIT_SELF_SMS_SENDER",
+                              "http" if setting("CREDIT_SELF_SMS_URL") else "outbox"),
+        "SMS_HTTP_URL": setting("CREDIT_SELF_SMS_URL"),
+        "SMS_HTTP_TOKEN": setting("CREDIT_SELF_SMS_TOKEN"),
         # Per-address rate limits, Flask-Limiter's storage: memory:// holds within one
         # process (make run serves from one process with threads); several processes or
         # machines need a shared store, e.g. redis://host:6379/0.

@@ -1,12 +1,13 @@
 """Text messages to residents' phones: every message leaves through `send`, and the
-configuration chooses the sender (CREDIT_SELF_SMS_SENDER).
+configuration chooses the sender (CREDIT_SELF_SMS_SENDER, or CREDIT_SELF_SMS_URL alone
+for `http`).
 
 - `outbox` (the default): the message is stored in `sms_outbox` and goes nowhere else.
   Demos read it at `/dev/sms` (demo mode only) or with `flask sms-outbox`; tests read
   codes from it.
 - `http`: the production shape. Each message is POSTed as JSON `{"phone", "text"}` to
-  CREDIT_SELF_SMS_HTTP_URL (a gateway or a small adapter in front of a carrier's API),
-  with `Authorization: Bearer <CREDIT_SELF_SMS_HTTP_TOKEN>` when a token is set; any 2xx
+  CREDIT_SELF_SMS_URL (a gateway or a small adapter in front of a carrier's API), with
+  `Authorization: Bearer <CREDIT_SELF_SMS_TOKEN>` when a token is set; any 2xx
   answer means accepted. Nothing is stored here, so no code is kept in clear anywhere.
 """
 from __future__ import annotations
@@ -76,7 +77,7 @@ def sender_for(config: dict) -> Sender:
     if kind == "http":
         url = config.get("SMS_HTTP_URL") or ""
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
-            raise ValueError("CREDIT_SELF_SMS_SENDER=http needs CREDIT_SELF_SMS_HTTP_URL, "
+            raise ValueError("CREDIT_SELF_SMS_SENDER=http needs CREDIT_SELF_SMS_URL, "
                              "an http:// or https:// address")
         return HttpSender(url, config.get("SMS_HTTP_TOKEN"))
     raise ValueError(f"CREDIT_SELF_SMS_SENDER must be one of {', '.join(SENDERS)}, not {kind!r}")
