@@ -85,7 +85,7 @@ SEED_ACTOR = "system:seed"
 
 def demo_accounts() -> list[dict[str, Any]]:
     """The resident personas as `flask demo-accounts --json` prints them."""
-    return [{k: p[k] for k in ("persona", "id_number", "name", "password", "role", "phone")}
+    return [{k: p[k] for k in ("persona", "id_number", "name", "password", "role")}
             for p in PERSONAS]
 
 
