@@ -81,7 +81,8 @@ def resident_for_code(conn: Connection, id_number: str, name: str, purpose: str)
     the account is in the state the purpose needs (none yet to activate; an enabled
     resident account to recover). None otherwise, never saying which part failed."""
     resident = find_resident(conn, id_number)
-    if resident is None or resident["name"] != name:
+    # No phone in the register, no code: nothing else proves who is asking.
+    if resident is None or resident["name"] != name or not resident["phone"]:
         return None
     account = first(conn, "SELECT role, disabled_at FROM accounts WHERE login = :id",
                     id=id_number)
