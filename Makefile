@@ -36,8 +36,8 @@ translations: $(VENV)/.installed
 # are exact within one process (see gunicorn.conf.py for several workers).
 run: venv translations
 	$(BIN)/flask seed --residents $(RESIDENTS) --if-empty
-	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: $(BIN)/flask demo-accounts)"
-	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: $(BIN)/flask demo-accounts; text messages: /dev/sms)"
+	CREDIT_SELF_DEMO=1 PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 
 # Playwright's own browser download is not possible offline: use Debian's Chromium,

@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from . import (audit, cli, db, errors, formatters, htmx, i18n, schema, security,
-                   sessions, start, templating)
+                   routing, sessions, sms, start, templating)
     from .extensions import babel, csrf, limiter, login_manager
 
     app.session_interface = sessions.SessionInterface()
@@ -61,7 +61,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatters.init_app(app)
     errors.init_app(app)
     start.init_app(app)
-    import_module(f"{__name__}.routing").init_app(app)  # `<id:...>` before any route uses it
+    routing.init_app(app)  # `<id:...>` before any route uses it
+    sms.init_app(app)
     for capability in CAPABILITIES:
         import_module(f"{__name__}.{capability}.views").init_app(app)
     return app

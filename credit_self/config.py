@@ -125,9 +125,23 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # CSRF tokens last as long as the session; a stale form asks to sign in again.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": True,
-        # Sign-in lockout: after this many failures on one login, lock it for the period.
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        # Failed attempts slow down instead of locking (a lock is a stranger's weapon):
+        # after this many free failures per login (ID number or staff username) and per
+        # client address, each further one makes the next attempt wait 1 s, 2 s, 4 s ...
+        # up to the cap; a quiet hour forgets them (auth/delays.py).
+        "FREE_FAILURES_PER_LOGIN": 4,
+        "FREE_FAILURES_PER_ADDRESS": 20,
+        "MAX_DELAY_SECONDS": 300,
+        # Demo mode: the text-message outbox is readable at /dev/sms (sms.py). `make run`
+        # and the tests turn it on; a production configuration leaves it off (404).
+        "DEMO": setting("CREDIT_SELF_DEMO") == "1",
+        # Where text messages go: "outbox" (stored in sms_outbox) or "http" (POSTed to
+        # CREDIT_SELF_SMS_URL, the production shape; see sms.py). Setting the URL alone
+        # chooses "http".
+        "SMS_SENDER": setting("CREDIT_SELF_SMS_SENDER",
+                              "http" if setting("CREDIT_SELF_SMS_URL") else "outbox"),
+        "SMS_HTTP_URL": setting("CREDIT_SELF_SMS_URL"),
+        "SMS_HTTP_TOKEN": setting("CREDIT_SELF_SMS_TOKEN"),
         # Per-address rate limits, Flask-Limiter's storage: memory:// holds within one
         # process (make run serves from one process with threads); several processes or
         # machines need a shared store, e.g. redis://host:6379/0.

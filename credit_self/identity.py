@@ -85,3 +85,8 @@ def mask_name(name: str) -> str:
 def mask_id(number: str) -> str:
     """Keep the first and last four characters: 3101**********123X."""
     return number[:4] + "*" * (len(number) - 8) + number[-4:]
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the first three and last four digits of a mobile number: 138****1234."""
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -14,3 +14,9 @@ entry_changed = _signals.signal("entry-changed")
 # A resident opened their own record (/me): a moment to look at what is about to change.
 # Sent with conn, id_number, entries (every entry, as records reads them).
 record_viewed = _signals.signal("record-viewed")
+
+# Something a resident must be told about their account (a password reset, ...), kept
+# where they read messages (the corrections capability's inbox). Sent with conn,
+# id_number, kind (e.g. "password_reset"), at, title and text (English message ids,
+# translated when shown) and values (the text's %(name)s placeholders).
+resident_notice = _signals.signal("resident-notice")

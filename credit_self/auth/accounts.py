@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .. import audit
+from .. import audit, signals
 from ..db import execute, first, insert, scalar, write_transaction
+from ..i18n import N_
+from . import codes, delays
 
 RESIDENT = "resident"
 STAFF_ROLES = ("pilot_admin", "reviewer", "superadmin")
@@ -75,6 +77,22 @@ def get_account(conn: Connection, account_id: int) -> Account | None:
 
 def find_resident(conn: Connection, id_number: str) -> dict | None:
     return first(conn, "SELECT * FROM residents WHERE id_number = :id_number", id_number=id_number)
+
+
+def resident_for_code(conn: Connection, id_number: str, name: str, purpose: str) -> dict | None:
+    """The register's row to send a code to: the ID number and the name match it, and
+    the account is in the state the purpose needs (none yet to activate; an enabled
+    resident account to recover). None otherwise, never saying which part failed."""
+    resident = find_resident(conn, id_number)
+    # No phone in the register, no code: nothing else proves who is asking.
+    if resident is None or resident["name"] != name or not resident["phone"]:
+        return None
+    account = first(conn, "SELECT role, disabled_at FROM accounts WHERE login = :id",
+                    id=id_number)
+    if purpose == codes.ACTIVATION:
+        return resident if account is None else None
+    usable = account is not None and account["role"] == RESIDENT and account["disabled_at"] is None
+    return resident if usable else None
 
 
 def has_account(conn: Connection, id_number: str) -> bool:
@@ -215,79 +233,104 @@ def activate(conn: Connection, id_number: str, password: str, at: str) -> Accoun
     return account
 
 
+def activate_with_code(conn: Connection, token: str, password: str, now: datetime) -> Account:
+    """Activation's last step: the browser whose code was right chooses the password.
+    Raises CodeNeeded when it has no verified code (any more), AlreadyActivated when
+    another browser finished first."""
+    with write_transaction(conn):
+        id_number = codes.use(conn, token, codes.ACTIVATION, now)
+        if id_number is None:
+            raise CodeNeeded()
+        return activate(conn, id_number, password, _iso(now))
+
+
+class CodeNeeded(Exception):
+    """No verified one-time code for this step: enter the code first."""
+
+
+PASSWORD_RESET_TITLE = N_("Your password was reset")
+PASSWORD_RESET_TEXT = N_(
+    "Your password was reset with a code sent to %(phone)s, and every device that was "
+    "signed in to your account was signed out. If you did not do this, reset it again "
+    "now with \"Forgot your password?\" on the sign-in page: only the owner of this "
+    "phone can.")
+
+
+def reset_password(conn: Connection, token: str, password: str, now: datetime,
+                   phone_masked: str) -> Account:
+    """Recovery's last step: a new password for the account whose code this browser
+    entered. Ends every session of the account and any other code under way, forgets
+    the login's failed attempts, and tells the resident (a `resident_notice`, which the
+    inbox turns into a message in this transaction). Raises CodeNeeded."""
+    at = _iso(now)
+    with write_transaction(conn):
+        id_number = codes.use(conn, token, codes.RECOVERY, now)
+        if id_number is None:
+            raise CodeNeeded()
+        row = first(conn, f"SELECT {_ACCOUNT_COLUMNS} FROM accounts a WHERE a.id_number = :id "
+                          "AND a.role = :role AND a.disabled_at IS NULL",
+                    id=id_number, role=RESIDENT)
+        if row is None:  # disabled or gone since the code was sent
+            raise CodeNeeded()
+        account = _account(row)
+        execute(conn, "UPDATE accounts SET password_hash = :hash WHERE id = :id",
+                id=account.id, hash=generate_password_hash(password))
+        ended = execute(conn, "DELETE FROM account_sessions WHERE account_id = :id",
+                        id=account.id).rowcount
+        codes.end_all(conn, id_number)
+        delays.forgive(conn, delays.login_key(account.login))
+        audit.record(conn, account.audit_name, "password_reset", id_number, {"sessions": ended})
+        signals.resident_notice.send("auth", conn=conn, id_number=id_number, kind="password_reset",
+                                     at=at, title=PASSWORD_RESET_TITLE, text=PASSWORD_RESET_TEXT,
+                                     values={"phone": phone_masked})
+    return account
+
+
 # ------------------------------------------------------------------ signing in
 
 
 @dataclass
 class SignInResult:
     account: Account | None = None
-    locked_until: datetime | None = None
+    # When the next attempt may come, if it must wait (refused, or this failure made it).
+    retry_at: datetime | None = None
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-def _reserve_attempt(conn: Connection, login: str, now: datetime, max_failures: int,
-                     lock_minutes: int) -> datetime | None:
-    """Count this attempt before its password is checked, in one transaction: None when
-    it may go ahead, else when the lock ends.
-
-    The count and the lock are read and written by one conditional UPDATE, so however
-    many attempts arrive at once, at most `max_failures` passwords are checked per lock
-    window on either engine. The attempt that reaches the limit sets the lock; a lock
-    that has run out starts a fresh count. A right password then clears the count.
-    """
-    with write_transaction(conn):
-        execute(conn, "INSERT INTO login_throttle (login, failures) VALUES (:login, 0) "
-                      "ON CONFLICT (login) DO NOTHING", login=login)
-        execute(conn, "UPDATE login_throttle SET failures = 0, locked_until = NULL "
-                      "WHERE login = :login AND locked_until <= :now", login=login, now=_iso(now))
-        counted = scalar(
-            conn,
-            "UPDATE login_throttle SET failures = failures + 1, last_failure_at = :now, "
-            "locked_until = CASE WHEN failures + 1 >= :most THEN :lock_until END "
-            "WHERE login = :login AND locked_until IS NULL RETURNING failures",
-            login=login, now=_iso(now), most=max_failures,
-            lock_until=_iso(now + timedelta(minutes=lock_minutes)),
-        )
-        if counted is not None:
-            return None
-        until = scalar(conn, "SELECT locked_until FROM login_throttle WHERE login = :login",
-                       login=login)
-        audit.record(conn, "anonymous", "sign_in_refused_locked", None, {"login": login})
-    return datetime.fromisoformat(until)
-
-
-def sign_in(conn: Connection, login: str, password: str, now: datetime, max_failures: int,
-            lock_minutes: int, staff: bool = False) -> SignInResult:
-    """Check a login and password, counting failures per login typed (whether or not an
-    account exists, so a lockout never reveals which IDs have accounts).
+def sign_in(conn: Connection, login: str, password: str, now: datetime, address: str | None,
+            login_policy: delays.Policy, address_policy: delays.Policy,
+            staff: bool = False) -> SignInResult:
+    """Check a login and password, after reserving the attempt on the login typed
+    (whether or not an account exists, so a delay never reveals which IDs have accounts)
+    and on the client address (delays.py).
 
     Residents sign in on the resident page and staff on the staff page; the right
     password at the wrong door counts as a failure. Returns the account on success;
-    `locked_until` when the login is locked (before or because of this attempt).
+    `retry_at` when the next attempt must wait.
     """
-    locked = _reserve_attempt(conn, login, now, max_failures, lock_minutes)
-    if locked is not None:
-        return SignInResult(locked_until=locked)
+    login_key, address_key = delays.login_key(login), delays.address_key(address)
+    reserved = delays.reserve(conn, {login_key: login_policy, address_key: address_policy}, now)
+    if not reserved.allowed:
+        audit.record(conn, "anonymous", "sign_in_delayed", None,
+                     {"login": login, "retry_at": _iso(reserved.retry_at)})
+        return SignInResult(retry_at=reserved.retry_at)
     row = first(conn, "SELECT * FROM accounts WHERE login = :login", login=login)
     password_ok = check_password_hash(row["password_hash"] if row else _DUMMY_HASH, password)
     right_door = row is not None and (row["role"] != RESIDENT) == staff
     if row and password_ok and right_door and row["disabled_at"] is None:
         account = _account(row)
         with write_transaction(conn):
-            execute(conn, "DELETE FROM login_throttle WHERE login = :login", login=login)
+            delays.forgive(conn, login_key)
+            delays.give_back(conn, address_key)
             audit.record(conn, account.audit_name, "signed_in", account.id_number)
         return SignInResult(account=account)
-    with write_transaction(conn):
-        state = first(conn, "SELECT failures, locked_until FROM login_throttle WHERE login = :login",
-                      login=login)
-        failures = state["failures"] if state else 1
-        locked_until = state["locked_until"] if state else None
-        audit.record(conn, "anonymous", "sign_in_failed", row["id_number"] if row else None,
-                     {"login": login, "failures": failures, "locked": bool(locked_until)})
-    return SignInResult(locked_until=datetime.fromisoformat(locked_until) if locked_until else None)
+    audit.record(conn, "anonymous", "sign_in_failed", row["id_number"] if row else None,
+                 {"login": login, "failures": reserved.failures[login_key],
+                  "delayed": reserved.retry_at is not None})
+    return SignInResult(retry_at=reserved.retry_at)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None
 
 
 def check_password(conn: Connection, account_id: int, password: str) -> bool:

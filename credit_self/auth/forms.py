@@ -1,7 +1,7 @@
 """The sign-in, activation and password forms."""
 from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from ..forms import Form, IdNumberField, collapse_spaces
 
@@ -11,6 +11,10 @@ PASSWORD_MAX = 200
 
 def _no_spaces(value):
     return "".join(value.split()) if isinstance(value, str) else value
+
+
+def _no_spaces_or_hyphens(value):
+    return _no_spaces(value).replace("-", "") if isinstance(value, str) else value
 
 
 # Made before the new-password fields, which WTForms orders by creation: the change
@@ -24,6 +28,15 @@ class ActivationForm(Form):
     name = StringField(_l("Full name"), filters=[_no_spaces], validators=[
         DataRequired(_l("Enter your full name as it appears on your ID card")),
         Length(max=NAME_MAX, message=_l("Your name must be 50 characters or fewer")),
+    ])
+
+
+class CodeForm(Form):
+    """The one-time code sent by text message (spaces and hyphens ignored)."""
+
+    code = StringField(_l("Code from the text message"), filters=[_no_spaces_or_hyphens], validators=[
+        DataRequired(_l("Enter the 6-digit code from the text message")),
+        Regexp(r"^[0-9]{6}$", message=_l("The code is 6 digits, for example 123456")),
     ])
 
 

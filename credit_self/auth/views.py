@@ -1,31 +1,31 @@
-"""Activation by real-name match, signing in and out (staff with a second factor), idle
-timeouts, and the account page."""
+"""Activation and recovery with a code to the registered phone, signing in and out (staff
+with a second factor), idle timeouts, and the account page."""
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import qrcode
 import qrcode.image.svg
 from flask import (Blueprint, Flask, current_app, flash, redirect, render_template, request,
                    session, url_for)
-from flask_babel import format_datetime
+from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from .. import audit, clock, identity
+from .. import audit, clock, identity, sms
 from ..db import get_db
 from ..extensions import limiter, login_manager
+from ..formatters import time_of_day
 from ..security import safe_next
-from . import accounts, second_factor
-from .forms import (ActivationForm, ChangePasswordForm, EnrolmentCodeForm, NewPasswordForm,
-                    SignInForm, StaffCodeForm, StaffSignInForm)
+from . import accounts, codes, delays, second_factor
+from .forms import (ActivationForm, ChangePasswordForm, CodeForm, EnrolmentCodeForm,
+                    NewPasswordForm, SignInForm, StaffCodeForm, StaffSignInForm)
 
 bp = Blueprint("auth", __name__)
-
-ACTIVATION_KEY = "activation_id_number"
 
 
 @login_manager.user_loader
@@ -53,10 +53,6 @@ def _only_failures(response: Response) -> bool:
     return response.status_code != 303
 
 
-def _id_key() -> str:
-    return "id:" + identity.normalise(request.form.get("id_number"))
-
-
 def _start_session(account: accounts.Account) -> None:
     """A fresh session on every sign-in: nothing from before carries over, and the
     session gets its own CSRF secret now."""
@@ -65,79 +61,266 @@ def _start_session(account: accounts.Account) -> None:
     generate_csrf()
 
 
-@bp.route("/activate", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["ACTIVATE_RATE_LIMIT"], methods=["POST"],
-               deduct_when=_only_failures)
-@limiter.limit("5 per 15 minutes", key_func=_id_key, methods=["POST"], deduct_when=_only_failures)
-def activate() -> Response | str:
-    """Step 1: match the ID number and name against the population register."""
-    form = ActivationForm()
+# ------------------------------------------------------------------ activation and recovery
+#
+# Both prove the person holds the phone registered with the ID: ID number and name, then
+# a one-time code sent to that phone (codes.py), then a password. The browser's session
+# holds the token of its code; nothing else about the ID until the code is right.
+
+
+@dataclass(frozen=True)
+class CodeFlow:
+    purpose: str
+    session_key: str
+    start: str  # endpoints of the three steps
+    code: str
+    resend: str
+    password: str
+    # The one answer for every mismatch, so the form tells a stranger nothing about an ID.
+    mismatch: LazyString
+    done: LazyString  # shown once the password is set and the browser signed in
+
+
+ACTIVATION = CodeFlow(
+    codes.ACTIVATION, "activation_code", "auth.activate", "auth.activation_code",
+    "auth.activation_resend", "auth.set_password",
+    _l("These details do not match our records. Check them against your ID card. If you "
+       "activated an account before, use “Forgot your password?” on the sign-in page"),
+    _l("Your account is active. This is everything the lists hold about you."))
+RECOVERY = CodeFlow(
+    codes.RECOVERY, "recovery_code", "auth.recover", "auth.recovery_code",
+    "auth.recovery_resend", "auth.recovery_password",
+    _l("These details do not match our records. Check them against your ID card. If you "
+       "have not activated an account yet, activate it instead"),
+    _l("Your password has been reset. Every other device has been signed out."))
+
+
+def _code_text(purpose: str, code: str) -> str:
+    minutes = int(codes.VALID_FOR.total_seconds() // 60)
+    if purpose == codes.ACTIVATION:
+        return _("Credit Self-Check: %(code)s is your code to activate your account. It is "
+                 "valid for %(minutes)d minutes. Never tell it to anyone, staff included.",
+                 code=code, minutes=minutes)
+    return _("Credit Self-Check: %(code)s is your code to reset your password. It is valid "
+             "for %(minutes)d minutes. Never tell it to anyone, staff included. If you did not "
+             "ask for it, ignore this message: your password stays as it is.",
+             code=code, minutes=minutes)
+
+
+def _text(phone: str, text: str) -> bool:
+    """Send a text message; False (logged and audited) when the gateway refused it."""
+    try:
+        sms.send(get_db(), phone, text)
+    except sms.SmsNotSent as failure:
+        current_app.logger.error("text message not sent: %s", failure)
+        audit.record(get_db(), "system", "sms_not_sent", None)
+        return False
+    return True
+
+
+def _details_step(flow: CodeFlow, form, template: str) -> Response | str:
+    """Step 1: the ID number and name; a code to the registered phone when they fit."""
     if form.validate_on_submit():
         db = get_db()
-        resident = accounts.find_resident(db, form.id_number.data)
+        resident = accounts.resident_for_code(db, form.id_number.data, form.name.data,
+                                              flow.purpose)
         if resident is None:
-            form.add_error("id_number", _("We cannot find this ID number in the population "
-                                          "register. Check it against your ID card"))
-        elif resident["name"] != form.name.data:
-            form.add_error("name", _("This name does not match the name registered for this "
-                                     "ID number. Enter it exactly as on your ID card"))
-        elif accounts.has_account(db, form.id_number.data):
-            form.add_error("id_number", _("An account already exists for this ID number. "
-                                          "Sign in instead"))
+            audit.record(db, "anonymous", f"{flow.purpose}_refused", None)
+            form.add_error("id_number", flow.mismatch)
         else:
-            session[ACTIVATION_KEY] = form.id_number.data
-            return redirect(url_for("auth.set_password"), code=303)
-        audit.record(db, "anonymous", "activation_failed", None,
-                     {"reason": form.error_list()[0][1][:60]})
-    return render_template("auth/activate.html", form=form)
+            token, code = codes.start(db, resident["id_number"], flow.purpose, clock.now(),
+                                      current_app.secret_key)
+            audit.record(db, "anonymous", f"{flow.purpose}_code_sent", resident["id_number"])
+            if _text(resident["phone"], _code_text(flow.purpose, code)):
+                session[flow.session_key] = token
+                return redirect(url_for(flow.code), code=303)
+            form.add_error("id_number", _("We could not send the text message. Try again in "
+                                          "a few minutes"))
+    return render_template(template, form=form)
 
 
-@bp.route("/activate/password", methods=["GET", "POST"])
-def set_password() -> Response | str:
-    """Step 2: choose a password; the account is created and signed in."""
-    id_number = session.get(ACTIVATION_KEY)
+def _code_step(flow: CodeFlow) -> Response | str:
+    """Step 2: the code from the text message (five tries), or a new one after a minute."""
     db = get_db()
-    resident = accounts.find_resident(db, id_number) if id_number else None
-    if resident is None:
-        session.pop(ACTIVATION_KEY, None)
-        return redirect(url_for("auth.activate"))
+    token = session.get(flow.session_key)
+    row = codes.pending(db, token, flow.purpose)
+    if row is None:
+        verified = codes.verified_id_number(db, token, flow.purpose, clock.now())
+        return redirect(url_for(flow.password if verified else flow.start))
+    form = CodeForm()
+    if form.validate_on_submit():
+        checked = codes.check(db, token, flow.purpose, form.code.data, clock.now(),
+                              current_app.secret_key)
+        if checked.outcome is codes.Outcome.RIGHT:
+            return redirect(url_for(flow.password), code=303)
+        if checked.outcome is codes.Outcome.WRONG:
+            form.add_error("code", ngettext(
+                "This code is not right. Check the text message: you have %(num)d more try",
+                "This code is not right. Check the text message: you have %(num)d more tries",
+                checked.tries_left))
+        elif checked.outcome is codes.Outcome.EXPIRED:
+            form.add_error("code", _("This code has expired. Ask for a new code below"))
+        else:
+            session.pop(flow.session_key, None)
+            flash(_("That code was wrong too many times. Start again to get a new code."), "error")
+            return redirect(url_for(flow.start), code=303)
+    resident = accounts.find_resident(db, row["id_number"])
+    return render_template("auth/code.html", form=form, flow=flow,
+                           phone=identity.mask_phone(resident["phone"]),
+                           resend_at=codes.resend_at(row))
+
+
+def _resend(flow: CodeFlow) -> Response:
+    """A new code to the same phone, at most one a minute (the tries left stay)."""
+    db = get_db()
+    token = session.get(flow.session_key)
+    row = codes.pending(db, token, flow.purpose)
+    if row is None:
+        return redirect(url_for(flow.start), code=303)
+    code = codes.renew(db, token, flow.purpose, clock.now(), current_app.secret_key)
+    if code is None:
+        flash(_("You can ask for a new code from %(time)s.",
+                time=time_of_day(codes.resend_at(row))), "error")
+    else:
+        phone = accounts.find_resident(db, row["id_number"])["phone"]
+        if _text(phone, _code_text(flow.purpose, code)):
+            flash(_("We sent a new code to %(phone)s.", phone=identity.mask_phone(phone)),
+                  "success")
+        else:
+            flash(_("We could not send the text message. Try again in a few minutes."), "error")
+    return redirect(url_for(flow.code), code=303)
+
+
+def _password_step(flow: CodeFlow, finish: Callable) -> Response | str:
+    """Step 3: the password, once this browser entered the right code."""
+    db = get_db()
+    token = session.get(flow.session_key)
+    id_number = codes.verified_id_number(db, token, flow.purpose, clock.now())
+    if id_number is None:
+        return redirect(url_for(flow.code))
+    resident = accounts.find_resident(db, id_number)
     form = NewPasswordForm(min_length=current_app.config["MIN_PASSWORD_LENGTH"])
     if form.validate_on_submit():
         try:
-            account = accounts.activate(db, id_number, form.password.data, clock.iso_now())
+            account = finish(db, token, form.password.data, resident)
+        except accounts.CodeNeeded:
+            session.pop(flow.session_key, None)
+            flash(_("Your code is no longer valid. Start again to get a new code."), "error")
+            return redirect(url_for(flow.start), code=303)
         except accounts.AlreadyActivated:
-            session.pop(ACTIVATION_KEY, None)
+            session.pop(flow.session_key, None)
             flash(_("An account already exists for this ID number. Sign in instead"), "error")
             return redirect(url_for("auth.login"), code=303)
         _start_session(account)
-        flash(_("Your account is active. This is everything the lists hold about you."), "success")
+        flash(str(flow.done), "success")
         return redirect(url_for("records.my_record"), code=303)
     return render_template(
         "auth/set_password.html",
         form=form,
+        flow=flow,
         masked_name=identity.mask_name(resident["name"]),
         masked_id=identity.mask_id(id_number),
         min_length=current_app.config["MIN_PASSWORD_LENGTH"],
     )
 
 
-def _lock_message(locked_until, staff: bool) -> str:
-    minutes = max(1, int((locked_until - clock.now()).total_seconds() // 60) + 1)
-    time = format_datetime(locked_until, "HH:mm")
+def _code_rate_limit() -> str:
+    # Every POST of these steps counts per client address, successes too (each may send
+    # a text message). There is no limit per ID number: a stranger could use it up to
+    # keep the owner out.
+    return current_app.config["ACTIVATE_RATE_LIMIT"]
+
+
+@bp.route("/activate", methods=["GET", "POST"])
+@limiter.limit(_code_rate_limit, methods=["POST"])
+def activate() -> Response | str:
+    """Activation, step 1: ID number and name."""
+    return _details_step(ACTIVATION, ActivationForm(), "auth/activate.html")
+
+
+@bp.route("/activate/code", methods=["GET", "POST"])
+@limiter.limit(_code_rate_limit, methods=["POST"])
+def activation_code() -> Response | str:
+    """Activation, step 2: the code sent to the registered phone."""
+    return _code_step(ACTIVATION)
+
+
+@bp.post("/activate/code/resend")
+@limiter.limit(_code_rate_limit)
+def activation_resend() -> Response:
+    return _resend(ACTIVATION)
+
+
+def _activate(db, token: str, password: str, _resident: dict) -> accounts.Account:
+    return accounts.activate_with_code(db, token, password, clock.now())
+
+
+@bp.route("/activate/password", methods=["GET", "POST"])
+def set_password() -> Response | str:
+    """Activation, step 3: choose a password; the account is created and signed in."""
+    return _password_step(ACTIVATION, _activate)
+
+
+@bp.route("/recover", methods=["GET", "POST"])
+@limiter.limit(_code_rate_limit, methods=["POST"])
+def recover() -> Response | str:
+    """Forgot your password, step 1: ID number and name."""
+    return _details_step(RECOVERY, ActivationForm(), "auth/recover.html")
+
+
+@bp.route("/recover/code", methods=["GET", "POST"])
+@limiter.limit(_code_rate_limit, methods=["POST"])
+def recovery_code() -> Response | str:
+    """Forgot your password, step 2: the code sent to the registered phone."""
+    return _code_step(RECOVERY)
+
+
+@bp.post("/recover/code/resend")
+@limiter.limit(_code_rate_limit)
+def recovery_resend() -> Response:
+    return _resend(RECOVERY)
+
+
+def _reset(db, token: str, password: str, resident: dict) -> accounts.Account:
+    phone = resident["phone"]
+    account = accounts.reset_password(db, token, password, clock.now(), identity.mask_phone(phone))
+    # The inbox has the notice already (reset_password); the phone hears of it too.
+    _text(phone, _("Credit Self-Check: your password was reset and every device was signed "
+                   "out. If this was not you, reset it again now with “Forgot your "
+                   "password?”: only the holder of this phone can."))
+    return account
+
+
+@bp.route("/recover/password", methods=["GET", "POST"])
+def recovery_password() -> Response | str:
+    """Forgot your password, step 3: a new password; every session of the account ends
+    and this browser is signed in."""
+    return _password_step(RECOVERY, _reset)
+
+
+# ------------------------------------------------------------------ signing in
+
+
+def _delay_message(retry_at: datetime, staff: bool) -> str:
+    time = time_of_day(retry_at)
     if staff:
-        return _("Too many failed attempts to sign in with this username. It is locked "
-                 "until %(time)s (about %(minutes)d minutes).", time=time, minutes=minutes)
-    return _("Too many failed attempts to sign in with this ID number. It is locked until "
-             "%(time)s (about %(minutes)d minutes). Try again then, or activate your account "
-             "if you have not yet.", time=time, minutes=minutes)
+        return _("Too many failed attempts to sign in. To keep the account safe, each new "
+                 "attempt has to wait a little longer: try again at %(time)s.", time=time)
+    return _("Too many failed attempts to sign in. To keep the account safe, each new attempt "
+             "has to wait a little longer: try again at %(time)s. If you forgot your "
+             "password, reset it with a code sent to your phone.", time=time)
 
 
 def _sign_in(form, template: str, login_field: str, default_next: str, staff: bool):
     """Sign-in shared by residents (ID number) and staff (username)."""
     if form.validate_on_submit():
+        config = current_app.config
+        cap = timedelta(seconds=config["MAX_DELAY_SECONDS"])
         result = accounts.sign_in(
             get_db(), form[login_field].data, form.password.data, clock.now(),
-            current_app.config["LOGIN_MAX_FAILURES"], current_app.config["LOGIN_LOCK_MINUTES"],
+            request.remote_addr,
+            login_policy=delays.Policy(config["FREE_FAILURES_PER_LOGIN"], cap),
+            address_policy=delays.Policy(config["FREE_FAILURES_PER_ADDRESS"], cap),
             staff=staff,
         )
         if result.account is not None:
@@ -146,8 +329,8 @@ def _sign_in(form, template: str, login_field: str, default_next: str, staff: bo
                                             safe_next(request.args.get("next"), default_next))
             _start_session(result.account)
             return redirect(safe_next(request.args.get("next"), default_next), code=303)
-        if result.locked_until is not None:
-            form.add_error(login_field, _lock_message(result.locked_until, staff))
+        if result.retry_at is not None:
+            form.add_error(login_field, _delay_message(result.retry_at, staff))
         elif staff:
             form.add_error(login_field, _("The username or password is not right. Check both "
                                           "and try again"))
@@ -221,7 +404,7 @@ def _pending_sign_in() -> tuple[accounts.Account, dict] | None:
 def _code_lock_message(locked_until: datetime) -> str:
     minutes = max(1, int((locked_until - clock.now()).total_seconds() // 60) + 1)
     return _("Too many wrong codes. Signing in to this account is locked until %(time)s "
-             "(about %(minutes)d minutes).", time=format_datetime(locked_until, "HH:mm"),
+             "(about %(minutes)d minutes).", time=time_of_day(locked_until),
              minutes=minutes)
 
 

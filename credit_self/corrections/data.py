@@ -273,6 +273,14 @@ def add_information(conn: Connection, id_number: str, correction_id: int, text: 
 
 
 # ---------------------------------------------------------------- inbox
+def add_notice(conn: Connection, id_number: str, at: str, kind: str, title: str, text: str,
+               values: dict) -> None:
+    """A notice from another capability (signals.resident_notice) as an inbox message, in
+    the sender's transaction; title and text are message ids translated when shown."""
+    _message(conn, id_number, at, "notice", None, None,
+             {"notice": kind, "title": title, "text": text, "values": values})
+
+
 def inbox(conn: Connection, id_number: str) -> list[dict]:
     found = rows(
         conn,

@@ -255,6 +255,15 @@ def _note_expiring_entries(_sender, conn, id_number: str, entries: list[dict], *
 signals.record_viewed.connect(_note_expiring_entries)
 
 
+def _notice_to_inbox(_sender, conn, id_number: str, kind: str, at: str, title: str, text: str,
+                     values: dict | None = None, **_kw) -> None:
+    """Another capability tells the resident something (a password reset): an inbox message."""
+    data.add_notice(conn, id_number, at, kind, title, text, values or {})
+
+
+signals.resident_notice.connect(_notice_to_inbox)
+
+
 # ---------------------------------------------------------------- reviewers
 @admin_bp.get("")
 @staff_required(*REVIEWER_ROLES)

@@ -31,33 +31,33 @@ DEMO_PASSWORD = "demo-pass-2026"
 # Fixed IDs with sequence codes 9xx, which the generator never uses.
 PERSONAS: list[dict[str, Any]] = [
     {"persona": "clean", "id_number": with_check_digit("31010419900315902"),
-     "name": "陈静", "password": DEMO_PASSWORD, "role": "resident", "phone": "138****0315",
+     "name": "陈静", "password": DEMO_PASSWORD, "role": "resident", "phone": "13861520315",
      "description_en": "Shanghai (Xuhui) resident with no entries at all."},
     {"persona": "defaulter", "id_number": with_check_digit("31010719681123911"),
-     "name": "刘建国", "password": DEMO_PASSWORD, "role": "resident", "phone": "136****1123",
+     "name": "刘建国", "password": DEMO_PASSWORD, "role": "resident", "phone": "13628471123",
      "description_en": "Judgment defaulter with no end date, restricted from high "
                        "consumption (flight and rail restrictions apply); also an expired "
                        "railway entry and a withdrawn aviation entry."},
     {"persona": "train_expiring", "id_number": with_check_digit("31011019850709913"),
-     "name": "赵磊", "password": DEMO_PASSWORD, "role": "resident", "phone": "186****0709",
+     "name": "赵磊", "password": DEMO_PASSWORD, "role": "resident", "phone": "18650930709",
      "description_en": "Railway passenger misconduct entry that ends in 9 days."},
     {"persona": "expired_only", "id_number": with_check_digit("31010519790227904"),
-     "name": "孙丽", "password": DEMO_PASSWORD, "role": "resident", "phone": "159****0227",
+     "name": "孙丽", "password": DEMO_PASSWORD, "role": "resident", "phone": "15973110227",
      "description_en": "Only expired entries (aviation and railway): no restrictions."},
     {"persona": "focus_three", "id_number": with_check_digit("31010619750518906"),
-     "name": "周海燕", "password": DEMO_PASSWORD, "role": "resident", "phone": "137****0518",
+     "name": "周海燕", "password": DEMO_PASSWORD, "role": "resident", "phone": "13746200518",
      "description_en": "Three active priority-scrutiny entries from three departments: "
                        "flagged for review."},
     {"persona": "mixup", "id_number": with_check_digit("31011519930814915"),
-     "name": "张伟", "password": DEMO_PASSWORD, "role": "resident", "phone": "188****0814",
+     "name": "张伟", "password": DEMO_PASSWORD, "role": "resident", "phone": "18890380814",
      "description_en": "Judgment-defaulter entry recorded with another 张伟's sex, birth "
                        "year and district: a department mix-up."},
     {"persona": "pilot_member", "id_number": with_check_digit("37108219900621919"),
-     "name": "于海涛", "password": DEMO_PASSWORD, "role": "resident", "phone": "153****0621",
+     "name": "于海涛", "password": DEMO_PASSWORD, "role": "resident", "phone": "15335740621",
      "description_en": "Rongcheng resident opted in to the Rongcheng pilot, with 8 score "
                        "events over the past year and a blood-donor redlist entry."},
     {"persona": "new_resident", "id_number": with_check_digit("31010120010905920"),
-     "name": "林晓燕", "password": DEMO_PASSWORD, "role": "resident", "phone": "177****0905",
+     "name": "林晓燕", "password": DEMO_PASSWORD, "role": "resident", "phone": "17781660905",
      "description_en": "In the register but not activated: use her to try activation "
                        "(the password is the one to choose). A volunteer-honours redlist "
                        "entry and an expired railway entry."},
@@ -66,7 +66,7 @@ PERSONAS: list[dict[str, Any]] = [
 # The other 张伟: in the register (no account); the mix-up entry carries her identifiers.
 NAMESAKE = {"id_number": with_check_digit("31011219820130918"), "name": "张伟",
             "birth_date": "1982-01-30", "sex": "F", "region_code": "310112",
-            "phone_masked": "139****2046"}
+            "phone": "13970512046"}
 
 # Staff demo accounts, one per role; `flask create-admin` is the way to add real ones.
 # Each is enrolled in the second factor with a published secret (base32), so demos and

@@ -11,6 +11,7 @@ import functools
 import itertools
 import json
 import random
+from zlib import crc32
 from datetime import date, datetime, timedelta, timezone
 from typing import Iterator
 
@@ -29,8 +30,8 @@ LAST_BIRTH_YEAR = 2008
 # Generated residents use sequence codes 001-899; 900-999 are kept for the personas.
 MAX_GENERATED_SEQUENCE = 899
 CHECK_CHARACTERS = "0123456789X"
-RESIDENT_COLUMNS = ("id_number", "name", "birth_date", "sex", "region_code", "phone_masked")
-Resident = tuple  # (id_number, name, birth_date, sex, region_code, phone_masked)
+RESIDENT_COLUMNS = ("id_number", "name", "birth_date", "sex", "region_code", "phone")
+Resident = tuple  # (id_number, name, birth_date, sex, region_code, phone)
 
 
 @functools.cache
@@ -349,7 +350,10 @@ def generate_population(conn: Connection, residents: int, seed: int, today: date
                     else:
                         pool[getrandbits(8)] = name
                 bits = getrandbits(24)
-                phone = f"{prefixes[bits % len(prefixes)]}****{(bits >> 6) % 10000:04d}"
+                # The middle four digits come from the ID number, not the generator, so
+                # the rest of the population stays as it was before phones were whole.
+                phone = (f"{prefixes[bits % len(prefixes)]}{crc32(id_number.encode()) % 10000:04d}"
+                         f"{(bits >> 6) % 10000:04d}")
                 row = (id_number, name, day[1], sex, region, phone)
                 profile = candidate_of.get(index)
                 if profile is not None:

@@ -15,7 +15,7 @@ PAGE_SIZE = 20
 AUDIT_PAGE_SIZE = 50
 
 # Tables never exported as they are: secrets, or handled on their own below.
-_NOT_EXPORTED = {"accounts", "audit_log", "login_throttle", "import_batches", "import_rows",
+_NOT_EXPORTED = {"accounts", "audit_log", "one_time_codes", "import_batches", "import_rows",
                  "account_sessions", "alembic_version", "catalog_token"}
 _ACCOUNT_FIELDS = ("login", "role", "activated_at", "disabled_at")
 STAFF_ROLES = ("pilot_admin", "reviewer", "superadmin")

@@ -109,7 +109,7 @@ RESIDENT_PAGES = ["/me", "/me/access", "/me/export", "/certificates", "/correcti
 STAFF_PAGES = ["/admin", "/admin/accounts", "/admin/accounts/new", "/admin/audit",
                "/admin/audit?actor=reviewer", "/admin/audit/verify", "/admin/imports",
                "/admin/pilots", "/account"]
-SIGNED_OUT_PAGES = ["/", "/login", "/activate", "/admin/login", "/no-such-page"]
+SIGNED_OUT_PAGES = ["/", "/login", "/activate", "/recover", "/admin/login", "/no-such-page"]
 
 
 @pytest.mark.parametrize("who, pages", [

@@ -1,10 +1,11 @@
 """The resident's core journey at 360 px, with and without JavaScript:
-activate → sign out → sign in → my record → expand an entry → Chinese → sign out."""
+activate (with the code from the text message) → sign out → sign in → my record → expand an entry → Chinese → sign out."""
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import check_page
 from tests.conftest import DatabaseForTests, persona
+from tests.phone import code_sent_to
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -26,7 +27,18 @@ def unactivated_resident_with_entries(database_url: str, exclude: set[str]) -> d
     raise AssertionError("the seed has no unactivated resident with entries")
 
 
-def activate(page: Page, id_number: str, name: str, check=check_page) -> None:
+def code_sent_to_resident(database_url: str, id_number: str) -> str:
+    """The code in the newest text message to the resident's registered phone (the
+    outbox, read through the sms module)."""
+    db = DatabaseForTests(database_url)
+    try:
+        phone = db.scalar("SELECT phone FROM residents WHERE id_number = ?", [id_number])
+        return code_sent_to(db, phone)
+    finally:
+        db.close()
+
+
+def activate(page: Page, id_number: str, name: str, database_url: str, check=check_page) -> None:
     page.goto("/")
     check(page)
     page.get_by_role("link", name="Activate your account").click()
@@ -36,10 +48,14 @@ def activate(page: Page, id_number: str, name: str, check=check_page) -> None:
     page.fill("#id_number", id_number)
     page.fill("#name", "王某某")
     page.get_by_role("button", name="Continue").click()
-    expect(page.locator(".error-summary")).to_contain_text("does not match the name registered")
+    expect(page.locator(".error-summary")).to_contain_text("These details do not match our records")
     assert page.title().startswith("Error:")
     check(page)
     page.fill("#name", name)
+    page.get_by_role("button", name="Continue").click()
+    expect(page.locator("h1")).to_have_text("Check your phone")
+    check(page)
+    page.get_by_label("Code from the text message").fill(code_sent_to_resident(database_url, id_number))
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("h1")).to_have_text("Choose a password")
     check(page)
@@ -71,7 +87,7 @@ def no_script_checks(page: Page) -> None:
 
 def test_journey_with_javascript(page: Page, live_server):
     resident = persona("new_resident")
-    activate(page, resident["id_number"], resident["name"])
+    activate(page, resident["id_number"], resident["name"], live_server.database_url)
     check_page(page)
     sign_out(page)
     sign_in(page, resident["id_number"])
@@ -99,7 +115,8 @@ def test_journey_without_javascript(page_without_js: Page, live_server):
     resident = unactivated_resident_with_entries(
         live_server.database_url, exclude={persona("new_resident")["id_number"]}
     )
-    activate(page, resident["id_number"], resident["name"], check=no_script_checks)
+    activate(page, resident["id_number"], resident["name"], live_server.database_url,
+             check=no_script_checks)
     sign_out(page)
     sign_in(page, resident["id_number"], check=no_script_checks)
 

@@ -6,14 +6,14 @@ Only the accounts table of the baseline is needed, so this revision can follow a
 other core revision.
 
 Revision ID: core_0004
-Revises: core_0002
+Revises: core_0003
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0004"
-down_revision = "core_0002"
+down_revision = "core_0003"
 branch_labels = None
 depends_on = None
 
