@@ -10,37 +10,37 @@ from sqlalchemy import Connection
 
 from .. import audit
 from ..db import execute, first, insert, rows, scalar, write_transaction
+from . import statements
 
-PURPOSES = ("rental", "employment", "other")
-VALIDITY_DAYS = (1, 3, 7)
-DEFAULT_VALIDITY_DAYS = 3
+PURPOSES = ("rental", "employment", "bidding", "other")
+# Validity in hours: 1 hour to 90 days.
+VALIDITY_HOURS = (1, 24, 72, 168, 720, 2160)
+DEFAULT_VALIDITY_HOURS = 72
+LONGEST_VALIDITY = timedelta(hours=max(VALIDITY_HOURS))
 
 # Exact outcomes kept in the holder's scan log.
 VALID = "valid"
 EXPIRED = "expired"
 REVOKED = "revoked"
-RESTRICTED = "restricted"
+RESTRICTED = "restricted"  # a statement the certificate makes is no longer true
 NOT_GENUINE = "not_genuine"
 
-# Same rule as records.rules.entry_state + summarise: a restriction is a sanction of a
-# blacklist entry that is listed (not withdrawn or restored), already listed and not yet
-# expired. One EXISTS on the entries(id_number) index, so a scan stays cheap. `{holder}`
-# is the SQL naming the holder's ID number.
-_ANY_RESTRICTION = """EXISTS (
-    SELECT 1 FROM entries e
+# Same rule as records.rules.entry_state: an entry on a blacklist that is listed (not
+# withdrawn or restored), already listed and not yet expired. `{holder}` is the SQL
+# naming the holder's ID number; the entries(id_number) index keeps a scan cheap.
+_ACTIVE_BLACKLIST_ENTRIES = """FROM entries e
     JOIN lists l ON l.code = e.list_code AND l.kind = 'blacklist'
-    JOIN list_sanctions ls ON ls.list_code = e.list_code
     WHERE e.id_number = {holder}
       AND e.status NOT IN ('withdrawn', 'restored')
       AND e.listed_on <= :today
-      AND (e.expires_on IS NULL OR e.expires_on > :today)
-)"""
-_RESTRICTED_SQL = "SELECT " + _ANY_RESTRICTION.format(holder=":id_number")
+      AND (e.expires_on IS NULL OR e.expires_on > :today)"""
 
 
-def has_restrictions(conn: Connection, id_number: str, today: str) -> bool:
-    """True while any active blacklist entry with a sanction applies to the resident."""
-    return bool(scalar(conn, _RESTRICTED_SQL, id_number=id_number, today=today))
+def active_blacklist_entries(conn: Connection, id_number: str, today: str) -> list[dict]:
+    """The resident's active blacklist entries (id, list_code): what statements deny."""
+    return rows(conn, "SELECT e.id, e.list_code "
+                + _ACTIVE_BLACKLIST_ENTRIES.format(holder=":id_number") + " ORDER BY e.id",
+                id_number=id_number, today=today)
 
 
 def new_id() -> str:
@@ -53,7 +53,8 @@ def create(
     purpose: str,
     audience: str | None,
     issued_at: datetime,
-    days: int,
+    validity: timedelta,
+    chosen_statements: tuple[str, ...] = statements.PRESET,
 ) -> dict:
     """Insert a certificate (the caller holds the write transaction) and return it."""
     row = {
@@ -62,8 +63,9 @@ def create(
         "purpose": purpose,
         "audience": audience or None,
         "issued_at": issued_at.isoformat(timespec="seconds"),
-        "expires_at": (issued_at + timedelta(days=days)).isoformat(timespec="seconds"),
+        "expires_at": (issued_at + validity).isoformat(timespec="seconds"),
         "revoked_at": None,
+        "statements": statements.encode(chosen_statements),
     }
     insert(conn, "certificates", row)
     return row
@@ -102,18 +104,26 @@ def revoke(conn: Connection, id_number: str, certificate_id: str, at: str) -> bo
     ).rowcount == 1
 
 
-_FOR_VERIFICATION_SQL = f"""
+_FOR_VERIFICATION_SQL = """
 SELECT c.id, c.id_number, c.purpose, c.audience, c.issued_at, c.expires_at, c.revoked_at,
-       r.name, {_ANY_RESTRICTION.format(holder="c.id_number")} AS restricted
+       c.statements, r.name
 FROM certificates c JOIN residents r ON r.id_number = c.id_number
 WHERE c.id = :certificate_id
 """
 
 
 def for_verification(conn: Connection, certificate_id: str, today: str) -> dict | None:
-    """What a scan needs, read in one statement: the certificate, the holder's
-    registered name and whether any restriction applies to the holder today."""
-    return first(conn, _FOR_VERIFICATION_SQL, certificate_id=certificate_id, today=today)
+    """What a scan needs: the certificate, the holder's registered name, and
+    `false_statements`, those of its statements that the holder's entries contradict
+    today (read live, on every scan)."""
+    certificate = first(conn, _FOR_VERIFICATION_SQL, certificate_id=certificate_id)
+    if certificate is None:
+        return None
+    active = active_blacklist_entries(conn, certificate["id_number"], today)
+    certificate["false_statements"] = [
+        statement for statement in statements.decode(certificate["statements"])
+        if statements.contradicting(statement, active)]
+    return certificate
 
 
 # ------------------------------------------------------------------ the scan log
@@ -121,14 +131,17 @@ SCANS_SHOWN = 50
 
 
 def log_scan(conn: Connection, certificate_id: str, id_number: str, at: str, outcome: str,
-             browser_family: str) -> None:
+             browser_family: str, declared_who: str | None = None,
+             declared_why: str | None = None) -> None:
     """Log one scan of a genuine token naming a known certificate, in the scan's own
     request. A verification reads the holder's restrictions, so it is also an audited
     read of their record (shown in their "Who looked"), in the same transaction and
     stamped with the time of the scan (the demo's scans happened before the seed ran)."""
     with write_transaction(conn):
-        insert(conn, "certificate_scans", {"certificate_id": certificate_id, "at": at,
-                                           "verdict": outcome, "browser_family": browser_family})
+        insert(conn, "certificate_scans", {
+            "certificate_id": certificate_id, "at": at, "verdict": outcome,
+            "browser_family": browser_family, "declared_who": declared_who or None,
+            "declared_why": declared_why or None})
         audit.record_many(conn, [audit.Event(
             "anonymous", "certificate_verified", id_number,
             {"certificate_id": certificate_id, "outcome": outcome}, at=at)])
@@ -139,7 +152,8 @@ def scan_history(conn: Connection, certificate_id: str) -> tuple[list[dict], int
     an endless page; the data export has every row), and how many there are in all."""
     total = scalar(conn, "SELECT COUNT(*) FROM certificate_scans WHERE certificate_id = :id",
                    id=certificate_id)
-    latest = rows(conn, """SELECT at, verdict, browser_family FROM certificate_scans
+    latest = rows(conn, """SELECT at, verdict, browser_family, declared_who, declared_why
+                           FROM certificate_scans
                            WHERE certificate_id = :id ORDER BY at DESC, id DESC LIMIT :limit""",
                   id=certificate_id, limit=SCANS_SHOWN)
     return latest, total

@@ -4,7 +4,7 @@ Residents: /certificates (issue, list, revoke), /certificates/<id> (QR that refr
 /certificates/<id>/print. Verifiers, without an account: /v/<token> (page) and
 /api/v1/verify/<token> (JSON), rate limited per client address.
 """
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import qrcode
 import qrcode.image.svg
@@ -20,7 +20,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
@@ -35,7 +37,7 @@ from ..htmx import is_partial_request
 from ..identity import mask_id, mask_name
 from ..records import entries, rules
 from ..sessions import serve_without_session
-from . import forms, openapi, store, tokens
+from . import forms, openapi, statements, store, tokens
 
 bp = Blueprint("certificates", __name__)
 registry.add_resident_page("certificates.index", N_("Certificates"), order=50)
@@ -108,16 +110,28 @@ def _restriction_summary(id_number: str):
     )
 
 
+def _false_statements() -> dict[str, list[dict]]:
+    """The statements the resident cannot have today, with the entries that stop each."""
+    active = store.active_blacklist_entries(get_db(), current_user.id_number,
+                                            clock.today().isoformat())
+    return statements.false_statements(active)
+
+
 def _index_page(form: forms.IssueForm):
     db = get_db()
     now = clock.now()
     certificates = store.certificates_for(db, current_user.id_number)
     for certificate in certificates:
         certificate["status"] = store.status(certificate, now)
+    summary = _restriction_summary(current_user.id_number)
+    # The records' own view of each blocking entry (its list's name, its page).
+    by_id = {entry["id"]: entry for entry in summary.active}
+    blocked = {statement: [by_id[entry["id"]] for entry in found if entry["id"] in by_id]
+               for statement, found in _false_statements().items()}
     return render_template(
         "certificates/index.html",
         form=form,
-        summary=_restriction_summary(current_user.id_number),
+        blocked=blocked,
         certificates=certificates,
     )
 
@@ -141,16 +155,23 @@ def issue():
     with write_transaction(db):
         # Checked in the issuing transaction. A listing that lands just after (possible
         # on PostgreSQL, which has no database-wide write lock) still counts: every
-        # scan checks restrictions live.
-        if store.has_restrictions(db, current_user.id_number, clock.today().isoformat()):
-            return redirect(url_for("certificates.index"), code=303)
+        # scan checks the statements live.
+        untrue = [code for code in form.statements.data if code in _false_statements()]
+        if untrue:
+            form.add_error("statements", ngettext(
+                "This statement is not true today, so it cannot be issued: %(names)s",
+                "These statements are not true today, so they cannot be issued: %(names)s",
+                len(untrue), names=_("; ").join(str(statements.STATEMENTS.label(code))
+                                                for code in untrue)))
+            return _index_page(form)
         certificate = store.create(
             db,
             current_user.id_number,
             form.purpose.data,
             form.audience.data,
             clock.now().replace(microsecond=0),
-            form.days.data,
+            timedelta(hours=form.hours.data),
+            tuple(form.statements.data),
         )
         audit.record(
             db,
@@ -158,7 +179,8 @@ def issue():
             "certificate_issued",
             current_user.id_number,
             {"certificate_id": certificate["id"], "purpose": form.purpose.data,
-             "days": form.days.data, "audience": form.audience.data or None},
+             "hours": form.hours.data, "audience": form.audience.data or None,
+             "statements": certificate["statements"]},
         )
     return redirect(url_for("certificates.show", certificate_id=certificate["id"]), code=303)
 
@@ -233,9 +255,9 @@ def revoke(certificate_id: str):
 # ------------------------------------------------------------------------- verifiers
 
 
-def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
-    """Verify a token and log the scan in this request; `unavailable` when the database
-    cannot be read or written (never shown as valid)."""
+def _decide(token: str, declaration: forms.DeclarationForm) -> tuple[tokens.Outcome, datetime]:
+    """Verify a token and log the scan, with what the verifier declared, in this request;
+    `unavailable` when the database cannot be read or written (never shown as valid)."""
     now = clock.now()
     try:
         db = get_db()
@@ -244,11 +266,17 @@ def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
         if outcome.certificate is not None:
             store.log_scan(db, outcome.certificate["id"], outcome.certificate["id_number"],
                            now.isoformat(timespec="seconds"), outcome.reason,
-                           tokens.browser_family(request.headers.get("User-Agent")))
+                           tokens.browser_family(request.headers.get("User-Agent")),
+                           declaration.who.data, declaration.why.data)
     except SQLAlchemyError:
         current_app.logger.exception("certificate verification could not use the database")
         return tokens.Outcome(tokens.VERDICT_UNAVAILABLE, "unavailable"), now
     return outcome, now
+
+
+def _declaration() -> forms.DeclarationForm:
+    """The verifier's optional declaration, from the query string."""
+    return forms.DeclarationForm(formdata=request.args)
 
 
 def _holder(outcome: tokens.Outcome) -> dict | None:
@@ -262,6 +290,7 @@ def _holder(outcome: tokens.Outcome) -> dict | None:
         "purpose": certificate["purpose"],
         "audience": certificate["audience"],
         "expires_at": certificate["expires_at"],
+        "statements": statements.decode(certificate["statements"]),
     }
 
 
@@ -269,7 +298,12 @@ def _holder(outcome: tokens.Outcome) -> dict | None:
 @bp.get("/v/<path:token>")
 @verify_limit
 def verify_page(token: str):
-    outcome, now = _decide(token)
+    declaration = _declaration()
+    if not declaration.validate():
+        # Nothing is checked or logged until the declaration is one the log can keep.
+        return render_template("certificates/verify.html", verdict=None, holder=None,
+                               checked_at=clock.now(), declaration=declaration), 400
+    outcome, now = _decide(token, declaration)
     status = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
     return (
         render_template(
@@ -277,6 +311,7 @@ def verify_page(token: str):
             verdict=outcome.verdict,
             holder=_holder(outcome),
             checked_at=now,
+            declaration=declaration,
         ),
         status,
     )
@@ -286,7 +321,14 @@ def verify_page(token: str):
 @bp.get("/api/v1/verify/<path:token>")
 @verify_limit
 def verify_api(token: str):
-    outcome, now = _decide(token)
+    declaration = _declaration()
+    if not declaration.validate():
+        response = jsonify({"error": "invalid_declaration",
+                            "message": " ".join(str(message) for _, message
+                                                in declaration.error_list())})
+        response.status_code = 400
+        return response
+    outcome, now = _decide(token, declaration)
     body: dict = {"verdict": outcome.verdict, "checked_at": now.isoformat(timespec="seconds")}
     holder = _holder(outcome)
     if holder:
@@ -295,6 +337,7 @@ def verify_api(token: str):
             purpose=holder["purpose"],
             audience=holder["audience"],
             expires_at=holder["expires_at"],
+            statements=list(holder["statements"]),
         )
     response = jsonify(body)
     response.status_code = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
@@ -325,7 +368,8 @@ def init_app(app: Flask) -> None:
     """Register this capability's blueprint and what its templates use."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(certificate_purposes=forms.PURPOSES,
-                                 certificate_statuses=forms.STATUSES)
+                                 certificate_statuses=forms.STATUSES,
+                                 certificate_statements=statements.STATEMENTS)
     # Verification is anonymous: the verifier's pages and API never read the session, so
     # a scan from a phone that is signed in here is not tied to its account, and every
     # verifier sees the same page.

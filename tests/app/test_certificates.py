@@ -13,7 +13,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import make_url
 
 from credit_self import audit
-from credit_self.certificates import store, tokens
+from credit_self.certificates import statements, store, tokens
 from credit_self.db import engine_for, sqlite_url, write_transaction
 from tests.conftest import ON_POSTGRESQL, make_test_app, persona
 
@@ -32,11 +32,12 @@ def app(app_with):
     return app_with()
 
 
-def issue_certificate(app, who="clean", days=3, purpose="rental", audience="Mr Wang, landlord"):
+def issue_certificate(app, who="clean", days=3, purpose="rental", audience="Mr Wang, landlord",
+                      chosen=statements.PRESET):
     """A certificate written straight through the data layer, issued at the app's NOW."""
     with engine_for(app).connect() as conn, write_transaction(conn):
         return store.create(conn, persona(who)["id_number"], purpose, audience,
-                            app.config["NOW"], days)
+                            app.config["NOW"], timedelta(days=days), chosen)
 
 
 def token_for(app, certificate, kind=tokens.SCREEN, at=None, keys=None):
@@ -98,7 +99,7 @@ def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
     page = client.get(f"/v/{token}")
     assert page.status_code == 200
     soup = BeautifulSoup(page.data, "html.parser")
-    assert soup.h1.get_text(strip=True) == "Valid: no active restrictions as of 10:00:00"
+    assert soup.h1.get_text(strip=True) == "Valid: every statement is true as of 10:00:00"
     section = soup.select_one("#verdict").get_text(" ", strip=True)
     assert "陈*" in section and "3101**********9020" in section
     assert "Renting a home" in section and "Mr Wang, landlord" in section
@@ -111,13 +112,15 @@ def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
         "purpose": "rental",
         "audience": "Mr Wang, landlord",
         "expires_at": "2026-03-13T02:00:00+00:00",
+        "statements": ["no_blacklist"],
     }
     # Byte for byte what Flask's jsonify writes: sorted keys, compact, ASCII, a newline.
     assert answer.mimetype == "application/json"
     assert answer.data == (
         b'{"audience":"Mr Wang, landlord","checked_at":"2026-03-10T02:00:00+00:00",'
         b'"expires_at":"2026-03-13T02:00:00+00:00","holder":{"id_masked":"3101**********9020",'
-        b'"name_masked":"\\u9648*"},"purpose":"rental","verdict":"valid"}\n'
+        b'"name_masked":"\\u9648*"},"purpose":"rental","statements":["no_blacklist"],'
+        b'"verdict":"valid"}\n'
     )
     with app.test_request_context():
         assert answer.data == jsonify(answer.json).get_data()
@@ -410,28 +413,106 @@ def test_openapi_document_describes_the_verify_endpoint(client):
 # --------------------------------------------------------------------------- residents
 
 
-def test_issue_is_refused_while_restricted(app, client, auth, db):
+def test_only_true_statements_can_be_issued_and_the_form_says_why(app, client, auth, db):
     app.config["NOW"] = None  # the seed dates the defaulter's entries from today
     auth.login("defaulter")
-    page = client.get("/certificates")
-    soup = BeautifulSoup(page.data, "html.parser")
-    banner = soup.select_one(".banner--restricted")
-    assert "You cannot get a certificate now" in banner.get_text()
-    assert banner.select("a[href^='/me/entries/']"), "each blocking entry is linked"
-    assert not soup.select("form[action='/certificates']")
-    response = client.post("/certificates", data={"purpose": "rental", "days": "3"})
-    assert response.status_code == 303
+    soup = BeautifulSoup(client.get("/certificates").data, "html.parser")
+    preset = soup.select_one("input[name=statements][value=no_blacklist]")
+    assert preset.has_attr("disabled") and not preset.has_attr("checked")
+    reason = soup.select_one(f"#{preset['aria-describedby']}")
+    assert "Not true today, because of:" in reason.get_text()
+    assert reason.select("a[href^='/me/entries/']"), "each blocking entry is linked"
+    # The defaulter's railway record is clean: that statement can still be chosen.
+    railway = soup.select_one("input[name=statements][value=no_railway_misconduct]")
+    assert not railway.has_attr("disabled")
+    response = client.post("/certificates", data={
+        "statements": ["no_blacklist", "no_railway_misconduct"], "purpose": "rental",
+        "hours": "72"})
+    assert response.status_code == 200
+    summary = BeautifulSoup(response.data, "html.parser").select(".error-summary__list a")
+    assert [a.get_text(strip=True) for a in summary] == [
+        "This statement is not true today, so it cannot be issued: No active blacklist entry at all"]
+    assert summary[0]["href"] == "#statements"
     assert db.scalar("SELECT COUNT(*) FROM certificates WHERE id_number = ?",
                      [persona("defaulter")["id_number"]]) == 0
+    response = client.post("/certificates", data={
+        "statements": ["no_railway_misconduct"], "purpose": "bidding", "hours": "1"})
+    assert response.status_code == 303
+    [row] = db.query("SELECT statements, purpose, issued_at, expires_at FROM certificates"
+                     " WHERE id_number = ?", [persona("defaulter")["id_number"]])
+    assert (row["statements"], row["purpose"]) == ("no_railway_misconduct", "bidding")
+    lasted = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["issued_at"])
+    assert lasted == timedelta(hours=1)
+
+
+def test_each_statement_fails_online_only_when_its_own_list_is_active(app, client, db):
+    railway = issue_certificate(app, chosen=("no_railway_misconduct",))
+    everything = issue_certificate(app, chosen=("no_blacklist", "no_railway_misconduct"))
+    consumption = issue_certificate(app, chosen=("no_restricted_consumption",))
+    railway_token, everything_token, consumption_token = (
+        token_for(app, c) for c in (railway, everything, consumption))
+    add_blacklist_entry(db, CLEAN["id_number"])  # restricted_consumption
+    assert verdict_of(client, railway_token) == "valid"
+    assert verdict_of(client, everything_token) == "not_valid"
+    assert verdict_of(client, consumption_token) == "not_valid"
+    body = client.get(f"/api/v1/verify/{railway_token}").json
+    assert body["statements"] == ["no_railway_misconduct"]
+    page = BeautifulSoup(client.get(f"/v/{railway_token}").data, "html.parser")
+    assert [li.get_text(strip=True) for li in page.select(".verdict__statements li")] == [
+        "No active railway misconduct listing"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"statements": []}, "Select at least one statement"),
+    ({"statements": ["no_blacklist", "no_such_statement"]}, "Select at least one statement"),
+    ({"statements": ["no_blacklist"], "hours": "2161"}, "Select how long the certificate lasts"),
+])
+def test_forged_statements_and_validity_are_refused(app, client, auth, db, data, message):
+    auth.login("clean")
+    response = client.post("/certificates", data={"statements": "no_blacklist", "purpose": "rental", "hours": "72", **data})
+    summary = BeautifulSoup(response.data, "html.parser").select(".error-summary__list a")
+    assert [a.get_text(strip=True) for a in summary] == [message]
+    assert db.count("certificates") == 1  # the demo certificate only
+
+
+def test_a_verifier_may_declare_who_and_why_and_the_holder_sees_it(app, client, auth, db):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    page = BeautifulSoup(client.get(f"/v/{token}").data, "html.parser")
+    form = page.select_one("form[method=get]")
+    assert {i["name"] for i in form.select("input")} == {"who", "why"}
+    response = client.get(f"/v/{token}", query_string={"who": " Wang  Li, landlord ",
+                                                       "why": "Tenancy of Flat 3"})
+    assert response.status_code == 200
+    assert client.get(f"/api/v1/verify/{token}?who=Acme%20HR").json["verdict"] == "valid"
+    assert [(s["declared_who"], s["declared_why"]) for s in scans(db, certificate["id"])] == [
+        ("Acme HR", None), ("Wang Li, landlord", "Tenancy of Flat 3"), (None, None)]
+    auth.login("clean")
+    log = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
+    cells = [row.select("td")[-1].get_text(strip=True) for row in log.select(".scan-log tbody tr")]
+    assert cells[:3] == ["Acme HR", "Wang Li, landlord: Tenancy of Flat 3", "Nothing"]
+
+
+def test_a_declaration_over_80_characters_is_refused_and_nothing_is_checked(app, client, db):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    page = client.get(f"/v/{token}", query_string={"who": "x" * 81})
+    assert page.status_code == 400
+    summary = BeautifulSoup(page.data, "html.parser").select(".error-summary__list a")
+    assert [a.get_text(strip=True) for a in summary] == [
+        "Who you are must be 80 characters or fewer"]
+    api = client.get(f"/api/v1/verify/{token}", query_string={"why": "y" * 81})
+    assert api.status_code == 400 and api.json["error"] == "invalid_declaration"
+    assert scans(db, certificate["id"]) == []
 
 
 def test_issue_creates_a_certificate_with_the_chosen_details(app, client, auth, db):
     auth.login("clean")
     page = client.get("/certificates")
-    chosen = BeautifulSoup(page.data, "html.parser").select("input[name=days][checked]")
-    assert [radio["value"] for radio in chosen] == ["3"], "3 days is chosen to begin with"
+    chosen = BeautifulSoup(page.data, "html.parser").select("input[name=hours][checked]")
+    assert [radio["value"] for radio in chosen] == ["72"], "3 days is chosen to begin with"
     before = last_audit_seq(db)
-    response = client.post("/certificates", data={"purpose": "employment", "audience": "  Acme   HR ", "days": "7"})
+    response = client.post("/certificates", data={"statements": "no_blacklist", "purpose": "employment", "audience": "  Acme   HR ", "hours": "168"})
     assert response.status_code == 303
     [row] = db.query("SELECT id, purpose, audience, issued_at, expires_at FROM certificates"
                      " WHERE issued_at = ?", [T0.isoformat()])
@@ -448,7 +529,7 @@ def test_issue_creates_a_certificate_with_the_chosen_details(app, client, auth, 
 def test_issue_form_errors_follow_the_govuk_pattern(app, client, auth, db):
     auth.login("clean")
     before = db.count("certificates")
-    response = client.post("/certificates", data={"purpose": "", "audience": "x" * 81, "days": "5"})
+    response = client.post("/certificates", data={"statements": "no_blacklist", "purpose": "", "audience": "x" * 81, "hours": "5"})
     assert response.status_code == 200
     soup = BeautifulSoup(response.data, "html.parser")
     assert soup.title.get_text().startswith("Error:")
@@ -461,7 +542,7 @@ def test_issue_form_errors_follow_the_govuk_pattern(app, client, auth, db):
 
 def test_certificate_page_qr_holds_a_screen_token_and_refreshes(app, client, auth, db):
     auth.login("clean")
-    client.post("/certificates", data={"purpose": "rental", "days": "3"})
+    client.post("/certificates", data={"statements": "no_blacklist", "purpose": "rental", "hours": "72"})
     certificate_id = db.scalar("SELECT id FROM certificates WHERE issued_at = ?", [T0.isoformat()])
     page = client.get(f"/certificates/{certificate_id}").get_data(as_text=True)
     soup = BeautifulSoup(page, "html.parser")
@@ -544,8 +625,8 @@ def test_scan_log_shows_each_outcome_to_the_holder(app, client, auth):
     auth.login("clean")
     soup = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
     rows = [[td.get_text(strip=True) for td in tr.select("td")] for tr in soup.select("table tbody tr")]
-    assert rows == [["10 March 2026, 10:03", "Expired", "Other"],
-                    ["10 March 2026, 10:00", "Valid", "Firefox"]]
+    assert rows == [["10 March 2026, 10:03", "Expired", "Other", "Nothing"],
+                    ["10 March 2026, 10:00", "Valid", "Firefox", "Nothing"]]
 
 
 @pytest.mark.parametrize("method, path", [
