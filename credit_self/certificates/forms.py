@@ -19,6 +19,38 @@ PURPOSES = Choices((
     ("bidding", _l("Bidding for a contract")),
     ("other", _l("Something else")),
 ))
+ONLINE = "online"
+OFFLINE = "offline"
+MODES = Choices((
+    (ONLINE, _l("Online, logged")),
+    (OFFLINE, _l("Offline, unlinkable")),
+))
+MODE_HINTS = {
+    ONLINE: _l("The person checking scans a code and this service answers live; every "
+               "check is in your scan log."),
+    OFFLINE: _l("A signed credential the person checking verifies on their own phone, "
+                "even without a connection; nobody, not even this service, learns of it."),
+}
+# What the offline verifier's script says, translated on the server.
+VERIFIER_TEXT = {
+    "valid": _l("Valid: signed by the issuer, not expired, not revoked"),
+    "expired": _l("Expired: ask the holder for a new one"),
+    "not_valid": _l("Not valid"),
+    "unavailable": _l("Cannot confirm on this phone yet"),
+    "valid_explanation": _l("Each statement below was true when the credential was issued, "
+                            "and the holder had not revoked it when the revocation list "
+                            "was made."),
+    "expired_explanation": _l("The issuer's signature is genuine, but its validity has ended."),
+    "not_valid_explanation": _l("This credential cannot be accepted: it was changed, not "
+                                "signed by this issuer, or revoked. Ask the holder about it."),
+    "unavailable_explanation": _l("This phone has no revocation list for this credential "
+                                  "yet. Connect to the internet once and check again; do not "
+                                  "treat it as valid until then."),
+    "status_age": _l("Revocations known up to %(time)s, China Standard Time."),
+    "not_stated": _l("Not stated"),
+    "camera_failed": _l("The camera could not be used. Paste the credential instead."),
+    "empty": _l("Paste a credential first."),
+}
 STATUSES = {
     store.VALID: Tag(N_("Valid"), "green"),
     store.EXPIRED: Tag(N_("Expired"), "grey"),
@@ -59,6 +91,8 @@ class IssueForm(Form):
     hours = RadioField(_l("How long should it last?"), coerce=int,
                        default=store.DEFAULT_VALIDITY_HOURS,
                        message=_l("Select how long the certificate lasts"))
+    mode = RadioField(_l("How will it be checked?"), choices=list(MODES), default=ONLINE,
+                      message=_l("Select how the certificate will be checked"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -26,21 +26,19 @@ RESTRICTED = "restricted"  # a statement the certificate makes is no longer true
 NOT_GENUINE = "not_genuine"
 
 # Same rule as records.rules.entry_state: an entry on a blacklist that is listed (not
-# withdrawn or restored), already listed and not yet expired. `{holder}` is the SQL
-# naming the holder's ID number; the entries(id_number) index keeps a scan cheap.
-_ACTIVE_BLACKLIST_ENTRIES = """FROM entries e
-    JOIN lists l ON l.code = e.list_code AND l.kind = 'blacklist'
-    WHERE e.id_number = {holder}
-      AND e.status NOT IN ('withdrawn', 'restored')
+# withdrawn or restored), already listed and not yet expired; read through the
+# entries(id_number) index, so a scan stays cheap.
+_ACTIVE = """e.status NOT IN ('withdrawn', 'restored')
       AND e.listed_on <= :today
       AND (e.expires_on IS NULL OR e.expires_on > :today)"""
+_BLACKLIST = "e.list_code IN (SELECT code FROM lists WHERE kind = 'blacklist')"
 
 
 def active_blacklist_entries(conn: Connection, id_number: str, today: str) -> list[dict]:
     """The resident's active blacklist entries (id, list_code): what statements deny."""
-    return rows(conn, "SELECT e.id, e.list_code "
-                + _ACTIVE_BLACKLIST_ENTRIES.format(holder=":id_number") + " ORDER BY e.id",
-                id_number=id_number, today=today)
+    return rows(conn, f"""SELECT e.id, e.list_code FROM entries e
+                          WHERE e.id_number = :id_number AND {_BLACKLIST} AND {_ACTIVE}
+                          ORDER BY e.id""", id_number=id_number, today=today)
 
 
 def new_id() -> str:
@@ -95,13 +93,17 @@ def owner_of(conn: Connection, certificate_id: str) -> str | None:
 
 
 def revoke(conn: Connection, id_number: str, certificate_id: str, at: str) -> bool:
-    """Revoke once (the first revocation time is kept); True if it was revoked now."""
-    return execute(
+    """Revoke once (the first revocation time is kept); True if it was revoked now. An
+    offline credential's next status list is made at once, with its bit set."""
+    revoked = execute(
         conn,
         """UPDATE certificates SET revoked_at = :at
            WHERE id = :id AND id_number = :id_number AND revoked_at IS NULL""",
         at=at, id=certificate_id, id_number=id_number,
     ).rowcount == 1
+    if revoked:
+        expire_status_tokens(conn, certificate_id=certificate_id)
+    return revoked
 
 
 _FOR_VERIFICATION_SQL = """
@@ -166,3 +168,95 @@ def status(certificate: dict, now: datetime) -> str:
     if datetime.fromisoformat(certificate["expires_at"]) <= now:
         return EXPIRED
     return VALID
+
+
+# ------------------------------------------------------ offline credentials and status
+STATUS_LIST_SIZE = 131_072  # bits: 16 KiB before compression
+# A list takes new credentials until half its indexes are used, so a random free index
+# is found in a try or two.
+STATUS_LIST_FILL = STATUS_LIST_SIZE // 2
+
+
+def allocate_status(conn: Connection, created_at: str) -> tuple[str, int]:
+    """A free (status list, index) for a new credential (the caller holds the write
+    transaction and inserts the credential at once). The index is random, so
+    neighbouring bits say nothing about the order of issue."""
+    current = first(conn, """SELECT id FROM certificate_status_lists WHERE used < :fill
+                             ORDER BY created_at DESC, id LIMIT 1""", fill=STATUS_LIST_FILL)
+    if current is None:
+        list_id = new_id()
+        insert(conn, "certificate_status_lists", {"id": list_id, "size": STATUS_LIST_SIZE,
+                                                  "used": 0, "created_at": created_at})
+    else:
+        list_id = current["id"]
+    while True:
+        index = secrets.randbelow(STATUS_LIST_SIZE)
+        taken = scalar(conn, """SELECT 1 FROM certificate_credentials
+                                WHERE status_list = :list AND status_index = :index""",
+                       list=list_id, index=index)
+        if not taken:
+            break
+    execute(conn, "UPDATE certificate_status_lists SET used = used + 1 WHERE id = :id",
+            id=list_id)
+    return list_id, index
+
+
+def add_credential(conn: Connection, certificate_id: str, status_list: str, status_index: int,
+                   credential: str) -> None:
+    insert(conn, "certificate_credentials", {
+        "certificate_id": certificate_id, "status_list": status_list,
+        "status_index": status_index, "credential": credential})
+
+
+def credential_for(conn: Connection, certificate_id: str) -> dict | None:
+    return first(conn, "SELECT * FROM certificate_credentials WHERE certificate_id = :id",
+                 id=certificate_id)
+
+
+def status_list(conn: Connection, list_id: str) -> dict | None:
+    return first(conn, "SELECT * FROM certificate_status_lists WHERE id = :id", id=list_id)
+
+
+def live_status_lists(conn: Connection, now: str) -> list[str]:
+    """Lists holding a credential that has not expired: what an offline verifier keeps."""
+    return [row["status_list"] for row in rows(conn, """
+        SELECT DISTINCT cc.status_list FROM certificate_credentials cc
+        JOIN certificates c ON c.id = cc.certificate_id
+        WHERE c.expires_at > :now ORDER BY cc.status_list""", now=now)]
+
+
+def invalid_indexes(conn: Connection, list_id: str, now: str, today: str) -> set[int]:
+    """Indexes in the list whose credential is revoked, or states something its holder's
+    active entries contradict today. Expired credentials are left alone (their `exp`
+    already ends them)."""
+    found = rows(conn, """
+        SELECT cc.status_index, c.statements, c.revoked_at, e.list_code
+        FROM certificate_credentials cc
+        JOIN certificates c ON c.id = cc.certificate_id
+        LEFT JOIN entries e ON e.id_number = c.id_number AND """ + _BLACKLIST + """
+            AND """ + _ACTIVE + """
+        WHERE cc.status_list = :list AND c.expires_at > :now""",
+                 list=list_id, now=now, today=today)
+    invalid = set()
+    for row in found:
+        active = [{"list_code": row["list_code"]}] if row["list_code"] else []
+        if row["revoked_at"] or any(statements.contradicting(code, active)
+                                    for code in statements.decode(row["statements"])):
+            invalid.add(row["status_index"])
+    return invalid
+
+
+def save_status_token(conn: Connection, list_id: str, token: str, made_at: str) -> None:
+    execute(conn, """UPDATE certificate_status_lists SET token = :token, token_made_at = :at
+                     WHERE id = :id""", token=token, at=made_at, id=list_id)
+
+
+def expire_status_tokens(conn: Connection, *, certificate_id: str | None = None,
+                         id_number: str | None = None) -> None:
+    """Drop the cached token of the lists holding this certificate's (or this resident's)
+    credential, so the next request makes a list that knows the change."""
+    execute(conn, """UPDATE certificate_status_lists SET token = NULL WHERE id IN (
+                         SELECT cc.status_list FROM certificate_credentials cc
+                         JOIN certificates c ON c.id = cc.certificate_id
+                         WHERE c.id = :certificate_id OR c.id_number = :id_number)""",
+            certificate_id=certificate_id, id_number=id_number)

@@ -5,6 +5,7 @@ Residents: /certificates (issue, list, revoke), /certificates/<id> (QR that refr
 /api/v1/verify/<token> (JSON), rate limited per client address.
 """
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import qrcode
 import qrcode.image.svg
@@ -27,7 +28,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import audit, clock, registry
+from .. import audit, clock, registry, signals
 from ..i18n import N_
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
@@ -37,7 +38,8 @@ from ..htmx import is_partial_request
 from ..identity import mask_id, mask_name
 from ..records import entries, rules
 from ..sessions import serve_without_session
-from . import forms, openapi, statements, store, tokens
+from . import credentials, forms, openapi, statements, store, tokens
+from . import issuer_keys as issuer_keys_module
 
 bp = Blueprint("certificates", __name__)
 registry.add_resident_page("certificates.index", N_("Certificates"), order=50)
@@ -52,6 +54,22 @@ def secret_keys() -> list[str]:
     if isinstance(configured, str):
         configured = [part.strip() for part in configured.split(",") if part.strip()]
     return list(configured) if configured else [current_app.config["SECRET_KEY"]]
+
+
+def issuer_keys() -> list[issuer_keys_module.IssuerKey]:
+    """The offline credentials' signing keys, newest first (made on first use)."""
+    return issuer_keys_module.load(Path(current_app.config["CERTIFICATE_ISSUER_KEY_DIR"]),
+                                   clock.now())
+
+
+def base_url() -> str:
+    """The configured public address (PUBLIC_BASE_URL), else the request's host: what QR
+    codes and credentials name."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+
+
+def public_url(endpoint: str, **values) -> str:
+    return base_url() + url_for(endpoint, **values)
 
 
 # One limit per client address for the page and the API together.
@@ -76,18 +94,21 @@ def _own_certificate_or_404(certificate_id: str) -> dict:
 
 def verify_url(token: str) -> str:
     """The absolute URL the QR encodes; PUBLIC_BASE_URL overrides the request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("certificates.verify_page", token=token)
-    return url_for("certificates.verify_page", token=token, _external=True)
+    return public_url("certificates.verify_page", token=token)
 
 
-def qr_svg(data: str) -> Markup:
+def offline_verify_url(credential: str) -> str:
+    """The offline QR's URL: the credential rides in the fragment, which browsers never
+    send, so opening it tells this service nothing."""
+    return public_url("certificates.offline_verifier") + "#" + credential
+
+
+def qr_svg(data: str, error_correction: int = qrcode.constants.ERROR_CORRECT_M) -> Markup:
     """An SVG QR code (white quiet zone included) for `data`, safe to embed."""
     image = qrcode.make(
         data,
         image_factory=qrcode.image.svg.SvgPathFillImage,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        error_correction=error_correction,
     )
     svg = image.to_string(encoding="unicode")
     # Sized by CSS, not millimetres; announced by the text beside it.
@@ -97,9 +118,18 @@ def qr_svg(data: str) -> Markup:
 
 def _qr_context(certificate: dict, kind: str) -> dict:
     now = clock.now()
+    credential = store.credential_for(get_db(), certificate["id"])
+    if credential is not None:
+        # Offline: the QR holds the credential itself (low error correction keeps a
+        # 900-character code scannable on a phone screen).
+        url = offline_verify_url(credential["credential"])
+        return {"certificate": certificate, "now": now, "verify_url": url,
+                "credential": credential["credential"],
+                "qr": qr_svg(url, qrcode.constants.ERROR_CORRECT_L)}
     token = tokens.make_token(secret_keys(), certificate["id"], kind, now)
     url = verify_url(token)
-    return {"certificate": certificate, "qr": qr_svg(url), "verify_url": url, "now": now}
+    return {"certificate": certificate, "qr": qr_svg(url), "verify_url": url, "now": now,
+            "credential": None}
 
 
 def _restriction_summary(id_number: str):
@@ -173,6 +203,8 @@ def issue():
             timedelta(hours=form.hours.data),
             tuple(form.statements.data),
         )
+        if form.mode.data == forms.OFFLINE:
+            _add_credential(db, certificate)
         audit.record(
             db,
             current_user.audit_name,
@@ -180,9 +212,30 @@ def issue():
             current_user.id_number,
             {"certificate_id": certificate["id"], "purpose": form.purpose.data,
              "hours": form.hours.data, "audience": form.audience.data or None,
-             "statements": certificate["statements"]},
+             "statements": certificate["statements"], "mode": form.mode.data},
         )
     return redirect(url_for("certificates.show", certificate_id=certificate["id"]), code=303)
+
+
+def _add_credential(db, certificate: dict) -> None:
+    """Sign the certificate's SD-JWT VC and give it a status bit (in the issuing
+    transaction)."""
+    list_id, index = store.allocate_status(db, certificate["issued_at"])
+    resident = entries.register_record(db, certificate["id_number"])
+    credential = credentials.issue(
+        issuer_keys()[0],
+        issuer=base_url(),
+        issued_at=datetime.fromisoformat(certificate["issued_at"]),
+        expires_at=datetime.fromisoformat(certificate["expires_at"]),
+        name_masked=mask_name(resident["name"]),
+        id_masked=mask_id(certificate["id_number"]),
+        purpose=certificate["purpose"],
+        audience=certificate["audience"],
+        statements=statements.decode(certificate["statements"]),
+        status_uri=public_url("certificates.status_list_token", list_id=list_id),
+        status_index=index,
+    )
+    store.add_credential(db, certificate["id"], list_id, index, credential)
 
 
 @bp.get("/certificates/<certificate_id>")
@@ -349,6 +402,84 @@ def openapi_document() -> Response:
     return jsonify(openapi.document(request.host_url.rstrip("/")))
 
 
+# ---------------------------------------------------------------- offline verification
+STATUS_LIST_TTL = 300  # seconds: a status list is never older than this when served
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The issuer's public keys, older ones while credentials they signed may live."""
+    keys = issuer_keys_module.published(issuer_keys(), clock.now(), store.LONGEST_VALIDITY)
+    response = jsonify({"keys": [key.public_jwk() for key in keys]})
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/status/<list_id>")
+def status_list_token(list_id: str) -> Response:
+    """The Token Status List: remade when older than STATUS_LIST_TTL or when a bit in it
+    changed (a revocation, a new entry), so it says when it was made."""
+    db = get_db()
+    found = store.status_list(db, list_id)
+    if found is None:
+        return render_error(404, _l("There is no status list here."))
+    now = clock.now()
+    made_at = found["token_made_at"] and datetime.fromisoformat(found["token_made_at"])
+    token = found["token"]
+    if token is None or (now - made_at).total_seconds() >= STATUS_LIST_TTL:
+        made_at = now.replace(microsecond=0)
+        token = credentials.status_list_token(
+            issuer_keys()[0], uri=public_url("certificates.status_list_token", list_id=list_id),
+            size=found["size"], made_at=made_at, ttl=STATUS_LIST_TTL,
+            invalid=store.invalid_indexes(db, list_id, now.isoformat(timespec="seconds"),
+                                          clock.today().isoformat()))
+        with write_transaction(db):
+            store.save_status_token(db, list_id, token, made_at.isoformat(timespec="seconds"))
+    response = make_response(token)
+    response.mimetype = "application/statuslist+jwt"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/verify")
+def offline_verifier():
+    """The offline verifier: reads the credential from the URL fragment, the camera or
+    pasted text, and checks it in the browser (static/js/offline-verifier.js)."""
+    db = get_db()
+    config = {
+        "jwks": url_for("certificates.jwks"),
+        "serviceWorker": url_for("certificates.verifier_service_worker"),
+        "scope": url_for("certificates.offline_verifier"),
+        # Every list a live credential points to, fetched now to be there offline.
+        "statusLists": [url_for("certificates.status_list_token", list_id=list_id)
+                        for list_id in store.live_status_lists(
+                            db, clock.now().isoformat(timespec="seconds"))],
+        "statements": {code: str(label) for code, label in statements.STATEMENTS},
+        "purposes": {code: str(label) for code, label in forms.PURPOSES},
+        "text": {key: str(text) for key, text in forms.VERIFIER_TEXT.items()},
+    }
+    response = make_response(render_template(
+        "certificates/offline_verifier.html", verifier_config=config,
+        jwks_url=public_url("certificates.jwks")))
+    # The one page here that may use the camera: for scanning the QR.
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    return response
+
+
+@bp.get("/verify-sw.js")
+def verifier_service_worker() -> Response:
+    """The verifier's service worker, served from the root so it may control /verify."""
+    script = Path(current_app.static_folder, "js", "verifier-sw.js").read_bytes()
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@signals.entry_changed.connect
+def _entry_changed(_sender, conn, id_number: str, **_details) -> None:
+    """A new or changed entry may make a statement false: the next status list holding
+    this resident's credentials is made afresh, not up to five minutes later."""
+    store.expire_status_tokens(conn, id_number=id_number)
+
+
 @bp.errorhandler(429)
 def too_many(_error):
     if request.path.startswith("/api/"):
@@ -369,8 +500,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.update(certificate_purposes=forms.PURPOSES,
                                  certificate_statuses=forms.STATUSES,
-                                 certificate_statements=statements.STATEMENTS)
+                                 certificate_statements=statements.STATEMENTS,
+                                 certificate_mode_hints=forms.MODE_HINTS)
     # Verification is anonymous: the verifier's pages and API never read the session, so
     # a scan from a phone that is signed in here is not tied to its account, and every
     # verifier sees the same page.
-    serve_without_session(app, "/v/", "/api/v1/")
+    serve_without_session(app, "/v/", "/api/v1/", "/.well-known/", "/status/", "/verify")

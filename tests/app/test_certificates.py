@@ -13,9 +13,13 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import make_url
 
 from credit_self import audit
-from credit_self.certificates import statements, store, tokens
+import json
+
+from jwcrypto import jwk
+
+from credit_self.certificates import credentials, issuer_keys, statements, store, tokens
 from credit_self.db import engine_for, sqlite_url, write_transaction
-from tests.conftest import ON_POSTGRESQL, make_test_app, persona
+from tests.conftest import ON_POSTGRESQL, AuthActions, make_test_app, persona
 
 T0 = datetime(2026, 3, 10, 2, 0, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 CLEAN = persona("clean")
@@ -671,3 +675,141 @@ def test_each_verification_shows_in_the_holders_access_log(app, client, auth):
     auth.login("clean")
     text = BeautifulSoup(client.get("/me/access").get_data(as_text=True), "html.parser").get_text()
     assert "verified a certificate" in text
+
+
+# ------------------------------------------------------------ offline credentials
+
+
+@pytest.fixture
+def offline_app(app_with, tmp_path):
+    """The app with its own issuer key directory and a public address."""
+    return app_with(CERTIFICATE_ISSUER_KEY_DIR=str(tmp_path / "keys"),
+                    PUBLIC_BASE_URL="https://credit.example")
+
+
+def issue_offline(client, chosen=("no_blacklist",)):
+    """Sign in as `clean` and issue an offline report through the form; its page, its
+    id, its SD-JWT."""
+    AuthActions(client).login("clean")
+    response = client.post("/certificates", data={
+        "statements": list(chosen), "purpose": "rental", "hours": "24", "mode": "offline"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"])
+    soup = BeautifulSoup(page.data, "html.parser")
+    return soup, response.headers["Location"].rsplit("/", 1)[1], soup.select_one("#sd-jwt").get_text()
+
+
+def jwks_keys(client):
+    return [issuer_keys.IssuerKey(k["kid"], None, jwk.JWK(**k))
+            for k in client.get("/.well-known/jwks.json").json["keys"]]
+
+
+def test_jwks_lists_the_ed25519_issuer_key_kept_private_on_disk(offline_app, tmp_path):
+    client = offline_app.test_client()
+    response = client.get("/.well-known/jwks.json")
+    [key] = response.json["keys"]
+    assert (key["kty"], key["crv"]) == ("OKP", "Ed25519") and key["kid"] and key["x"]
+    [path] = (tmp_path / "keys").glob("*.pem")
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_rotation_keeps_the_old_key_listed_until_its_credentials_expire(tmp_path):
+    key_dir = tmp_path / "keys"
+    issuer_keys.create(key_dir, T0)
+    issuer_keys.create(key_dir, T0 + timedelta(days=10))
+    keys = issuer_keys.load(key_dir, T0)
+    assert keys[0].created > keys[1].created, "the newest signs"
+    longest = store.LONGEST_VALIDITY
+    listed = issuer_keys.published(keys, T0 + timedelta(days=10) + longest - timedelta(seconds=1), longest)
+    assert [k.kid for k in listed] == [k.kid for k in keys]
+    later = issuer_keys.published(keys, T0 + timedelta(days=10) + longest, longest)
+    assert [k.kid for k in later] == [keys[0].kid]
+
+
+def test_offline_report_shows_its_sd_jwt_next_to_a_qr_of_the_verify_url(offline_app):
+    client = offline_app.test_client()
+    soup, certificate_id, compact = issue_offline(client, ("no_blacklist", "no_railway_misconduct"))
+    qr = soup.select_one("#certificate-qr")
+    assert not qr.has_attr("hx-get"), "an offline QR does not refresh"
+    assert qr.select_one("svg") and qr.select_one("#sd-jwt")
+    jwt, *disclosures = compact.split("~")
+    assert disclosures[-1] == "" and len(disclosures) == 3
+    header = json.loads(credentials.b64url_decode(jwt.split(".")[0]))
+    assert header["typ"] == "dc+sd-jwt" and header["alg"] == "EdDSA"
+    payload, disclosed = credentials.verify(compact, jwks_keys(client))
+    assert disclosed == {"no_blacklist": True, "no_railway_misconduct": True}
+    assert (payload["name_masked"], payload["id_masked"], payload["purpose"]) == (
+        "陈*", "3101**********9020", "rental")
+    assert payload["exp"] - payload["iat"] == 24 * 3600
+    assert payload["status"]["status_list"]["uri"].startswith("https://credit.example/status/")
+    assert "陈" + CLEAN["id_number"] not in compact
+    page_text = soup.get_text()
+    assert "Online, logged" in page_text and "may not know yet" in page_text
+
+
+def test_a_dropped_disclosure_still_verifies_and_a_changed_one_does_not(offline_app):
+    client = offline_app.test_client()
+    _soup, _id, compact = issue_offline(client, ("no_blacklist", "no_railway_misconduct"))
+    jwt, first_disclosure, _second, _end = compact.split("~")
+    _payload, disclosed = credentials.verify(f"{jwt}~{first_disclosure}~", jwks_keys(client))
+    assert len(disclosed) == 1
+    forged = credentials.disclosure("no_aviation_misconduct", True)
+    with pytest.raises(credentials.NotValid):
+        credentials.verify(f"{jwt}~{forged}~", jwks_keys(client))
+
+
+def status_bit(client, compact):
+    payload, _ = credentials.verify(compact, jwks_keys(client))
+    reference = payload["status"]["status_list"]
+    path = reference["uri"].removeprefix("https://credit.example")
+    response = client.get(path)
+    assert response.mimetype == "application/statuslist+jwt"
+    bit, listed = credentials.status_of(response.get_data(as_text=True), jwks_keys(client),
+                                        reference["idx"])
+    return bit, listed
+
+
+def test_revoking_flips_the_status_bit_in_the_next_list_at_once(offline_app):
+    client = offline_app.test_client()
+    _soup, certificate_id, compact = issue_offline(client)
+    bit, listed = status_bit(client, compact)
+    assert bit == 0 and listed["iat"] == int(T0.timestamp()) and listed["ttl"] == 300
+    client.post(f"/certificates/{certificate_id}/revoke")
+    bit, _listed = status_bit(client, compact)
+    assert bit == 1
+
+
+def test_a_new_restriction_flips_the_bit_within_five_minutes(offline_app, db):
+    client = offline_app.test_client()
+    _soup, _id, compact = issue_offline(client)
+    assert status_bit(client, compact)[0] == 0
+    add_blacklist_entry(db, CLEAN["id_number"])
+    offline_app.config["NOW"] = T0 + timedelta(minutes=4)
+    assert status_bit(client, compact)[0] == 0, "the list made at T0 is still served"
+    offline_app.config["NOW"] = T0 + timedelta(minutes=5)
+    bit, listed = status_bit(client, compact)
+    assert bit == 1 and listed["iat"] == int((T0 + timedelta(minutes=5)).timestamp())
+
+
+def test_an_unknown_status_list_is_404(client):
+    assert client.get("/status/nope").status_code == 404
+
+
+def test_verify_page_registers_its_service_worker_and_may_use_the_camera(offline_app, db):
+    client = offline_app.test_client()
+    issue_offline(client)
+    client.get("/logout")
+    page = client.get("/verify")
+    assert page.status_code == 200
+    assert page.headers.getlist("Permissions-Policy") == [
+        "camera=(self), microphone=(), geolocation=()"]
+    soup = BeautifulSoup(page.data, "html.parser")
+    config = json.loads(soup.select_one("#verifier-config").string)
+    assert config["serviceWorker"] == "/verify-sw.js" and config["scope"] == "/verify"
+    [status_list] = config["statusLists"]
+    assert status_list.startswith("/status/")
+    assert [s["src"] for s in soup.select("script[src]")] == ["/static/js/offline-verifier.js"]
+    assert not soup.select("textarea[name]"), "a pasted credential is never submitted"
+    worker = client.get("/verify-sw.js")
+    assert worker.mimetype == "text/javascript" and b"addEventListener(\"fetch\"" in worker.data
+    assert client.get("/certificates").headers["Permissions-Policy"].startswith("camera=()")
