@@ -49,7 +49,6 @@ VERIFIER_TEXT = {
     "status_age": _l("Revocations known up to %(time)s, China Standard Time."),
     "not_stated": _l("Not stated"),
     "camera_failed": _l("The camera could not be used. Paste the credential instead."),
-    "empty": _l("Paste a credential first."),
 }
 STATUSES = {
     store.VALID: Tag(N_("Valid"), "green"),

@@ -213,6 +213,7 @@
     if (hash >= 0) credential = credential.slice(hash + 1);  // a scanned or pasted URL
     credential = credential.replace(/\s+/g, "");
     if (!credential) return Promise.resolve(null);
+    section.hidden = true;  // never leave an earlier verdict showing for this credential
     section.setAttribute("aria-busy", "true");
     return check(credential).then(function (result) {
       section.removeAttribute("aria-busy");
