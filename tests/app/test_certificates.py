@@ -13,6 +13,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import make_url
 
 from credit_self import audit
+from credit_self.records import entries
 import json
 
 from jwcrypto import jwk
@@ -813,3 +814,15 @@ def test_verify_page_registers_its_service_worker_and_may_use_the_camera(offline
     worker = client.get("/verify-sw.js")
     assert worker.mimetype == "text/javascript" and b"addEventListener(\"fetch\"" in worker.data
     assert client.get("/certificates").headers["Permissions-Policy"].startswith("camera=()")
+
+
+def test_a_listing_through_the_records_flips_the_bit_in_the_very_next_list(offline_app, db):
+    client = offline_app.test_client()
+    _soup, _id, compact = issue_offline(client, ("no_aviation_misconduct",))
+    assert status_bit(client, compact)[0] == 0
+    with write_transaction(db.connection):
+        entries.add_entries(db.connection, [{
+            "list_code": "aviation_misconduct", "id_number": CLEAN["id_number"],
+            "tier": "general", "document_no": "TEST-AIR-1", "listed_on": "2026-03-01",
+            "expires_on": None, "status": "listed"}], "test", T0.isoformat(), "test")
+    assert status_bit(client, compact)[0] == 1, "no five-minute wait after an entry_changed"
