@@ -9,6 +9,7 @@ from pathlib import Path
 
 import qrcode
 import qrcode.image.svg
+import weasyprint
 from flask import (
     Blueprint,
     Flask,
@@ -280,6 +281,24 @@ def print_version(certificate_id: str):
         resident=entries.register_record(get_db(), current_user.id_number),
         **_qr_context(certificate, tokens.PRINT),
     )
+
+
+@bp.get("/certificates/<certificate_id>/report.pdf")
+@resident_required
+def report_pdf(certificate_id: str):
+    """The report as an A4 PDF in the reader's language, CJK fonts embedded."""
+    certificate = _own_certificate_or_404(certificate_id)
+    certificate["status"] = store.status(certificate, clock.now())
+    if certificate["status"] != store.VALID:
+        return render_error(404, _l("This certificate is no longer valid, so there is nothing to print."))
+    html = render_template(
+        "certificates/report.pdf.html",
+        resident=entries.register_record(get_db(), current_user.id_number),
+        **_qr_context(certificate, tokens.PRINT),
+    )
+    pdf = weasyprint.HTML(string=html, base_url=request.url_root).write_pdf()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="credit-report-{certificate["issued_at"][:10]}.pdf"'})
 
 
 @bp.post("/certificates/<certificate_id>/revoke")

@@ -1,12 +1,14 @@
 """Certificates: issuing, the on-screen and printed QR, revocation, the scan log, and
 what a verifier sees at /v/<token> and /api/v1/verify/<token>."""
 import hashlib
+import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+import pypdf
 from bs4 import BeautifulSoup
 from flask import jsonify
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
@@ -826,3 +828,26 @@ def test_a_listing_through_the_records_flips_the_bit_in_the_very_next_list(offli
             "tier": "general", "document_no": "TEST-AIR-1", "listed_on": "2026-03-01",
             "expires_on": None, "status": "listed"}], "test", T0.isoformat(), "test")
     assert status_bit(client, compact)[0] == 1, "no five-minute wait after an entry_changed"
+
+
+@pytest.mark.parametrize("language, heading", [("en", "Special credit report"),
+                                               ("zh_CN", "专项信用报告")])
+def test_report_pdf_is_a4_in_the_readers_language_with_cjk_fonts_embedded(
+        offline_app, language, heading):
+    client = offline_app.test_client()
+    _soup, certificate_id, compact = issue_offline(client)
+    client.set_cookie("lang", language)
+    response = client.get(f"/certificates/{certificate_id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(response.data))
+    page = reader.pages[0]
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert heading in text and "陈*" in text
+    assert compact[:40] in text.replace("\n", "")
+    fonts = {font["/BaseFont"] for p in reader.pages
+             for font in p["/Resources"]["/Font"].values()
+             if "/FontFile2" in font["/DescendantFonts"][0]["/FontDescriptor"]
+             or "/FontFile3" in font["/DescendantFonts"][0]["/FontDescriptor"]}
+    assert any("Noto-Sans-CJK" in name for name in fonts), fonts
