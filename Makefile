@@ -74,6 +74,7 @@ test: dev-venv translations browser servers
 bench: venv translations servers
 	@command -v wrk >/dev/null || ([ "$$(id -u)" = "0" ] && (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)))
 	$(BIN)/python bench/run.py $(if $(filter command line environment,$(origin RESIDENTS)),--residents $(RESIDENTS)) $(BENCH_ARGS)
+	$(BIN)/python bench/credentials.py
 
 # Refresh the message catalogs after changing user-visible strings: the foundation's,
 # then each capability's (see tests/app/test_i18n.py for which files each one covers).

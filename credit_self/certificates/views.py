@@ -9,7 +9,6 @@ from pathlib import Path
 
 import qrcode
 import qrcode.image.svg
-import weasyprint
 from flask import (
     Blueprint,
     Flask,
@@ -296,6 +295,10 @@ def report_pdf(certificate_id: str):
         resident=entries.register_record(get_db(), current_user.id_number),
         **_qr_context(certificate, tokens.PRINT),
     )
+    # Imported here: WeasyPrint loads Pango when imported, and the rest of the app must
+    # start on a machine without it.
+    import weasyprint
+
     pdf = weasyprint.HTML(string=html, base_url=request.url_root).write_pdf()
     return Response(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="credit-report-{certificate["issued_at"][:10]}.pdf"'})
