@@ -7,6 +7,7 @@ Residents: /certificates (issue, list, revoke), /certificates/<id> (QR that refr
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import click
 import qrcode
 import qrcode.image.svg
 from flask import (
@@ -493,6 +494,16 @@ def verifier_service_worker() -> Response:
     """The verifier's service worker, served from the root so it may control /verify."""
     script = Path(current_app.static_folder, "js", "verifier-sw.js").read_bytes()
     return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@bp.cli.command("rotate-issuer-key")
+def rotate_issuer_key() -> None:
+    """Add a new Ed25519 issuer key: it signs from now on; older keys stay published
+    while credentials they signed may still be valid."""
+    key_dir = Path(current_app.config["CERTIFICATE_ISSUER_KEY_DIR"])
+    issuer_keys_module.create(key_dir, clock.now())
+    newest = issuer_keys_module.load(key_dir, clock.now())[0]
+    click.echo(f"New issuer key {newest.kid} in {key_dir}")
 
 
 @signals.entry_changed.connect

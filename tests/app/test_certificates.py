@@ -851,3 +851,13 @@ def test_report_pdf_is_a4_in_the_readers_language_with_cjk_fonts_embedded(
              if "/FontFile2" in font["/DescendantFonts"][0]["/FontDescriptor"]
              or "/FontFile3" in font["/DescendantFonts"][0]["/FontDescriptor"]}
     assert any("Noto-Sans-CJK" in name for name in fonts), fonts
+
+
+def test_rotate_issuer_key_command_publishes_both_keys(offline_app):
+    client = offline_app.test_client()
+    before = [k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]]
+    offline_app.config["NOW"] = T0 + timedelta(seconds=1)  # key files are named by second
+    result = offline_app.test_cli_runner().invoke(args=["certificates", "rotate-issuer-key"])
+    assert result.exit_code == 0, result.output
+    after = [k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]]
+    assert len(after) == 2 and after[1:] == before and after[0] in result.output
