@@ -187,7 +187,8 @@ def issue():
         # Checked in the issuing transaction. A listing that lands just after (possible
         # on PostgreSQL, which has no database-wide write lock) still counts: every
         # scan checks the statements live.
-        untrue = [code for code in form.statements.data if code in _false_statements()]
+        false_now = _false_statements()
+        untrue = [code for code in form.statements.data if code in false_now]
         if untrue:
             form.add_error("statements", ngettext(
                 "This statement is not true today, so it cannot be issued: %(names)s",

@@ -861,3 +861,12 @@ def test_rotate_issuer_key_command_publishes_both_keys(offline_app):
     assert result.exit_code == 0, result.output
     after = [k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]]
     assert len(after) == 2 and after[1:] == before and after[0] in result.output
+
+
+def test_printable_offline_report_carries_the_credential_not_a_live_token(offline_app):
+    client = offline_app.test_client()
+    _soup, certificate_id, compact = issue_offline(client)
+    page = BeautifulSoup(client.get(f"/certificates/{certificate_id}/print").data, "html.parser")
+    assert page.select_one("[data-qr-url]").get_text(strip=True) == (
+        f"https://credit.example/verify#{compact}")
+    assert "check it live" not in page.get_text()

@@ -77,7 +77,8 @@ def test_schema_is_strict_and_indexed(db):
     assert (scan_owner["referred_table"], scan_owner["constrained_columns"]) == (
         "certificates", ["certificate_id"])
     if not ON_POSTGRESQL:  # PostgreSQL columns always hold their declared type
-        for table in ("certificates", "certificate_scans"):
+        for table in ("certificates", "certificate_scans", "certificate_status_lists",
+                      "certificate_credentials"):
             definition = db.scalar("SELECT sql FROM sqlite_master WHERE name = ?", [table])
             assert definition.rstrip().endswith("STRICT"), table
 
