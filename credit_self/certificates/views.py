@@ -27,7 +27,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .. import audit, clock, registry, signals
 from ..i18n import N_
@@ -219,10 +219,8 @@ def issue():
     return redirect(url_for("certificates.show", certificate_id=certificate["id"]), code=303)
 
 
-def _add_credential(db, certificate: dict) -> None:
-    """Sign the certificate's SD-JWT VC and give it a status bit (in the issuing
-    transaction)."""
-    list_id, index = store.allocate_status(db, certificate["issued_at"])
+def _sign_credential(db, certificate: dict, list_id: str, index: int) -> None:
+    """Sign the certificate's SD-JWT VC, pointing at its status bit, and keep it."""
     resident = entries.register_record(db, certificate["id_number"])
     credential = credentials.issue(
         issuer_keys()[0],
@@ -238,6 +236,21 @@ def _add_credential(db, certificate: dict) -> None:
         status_index=index,
     )
     store.add_credential(db, certificate["id"], list_id, index, credential)
+
+
+def _add_credential(db, certificate: dict) -> None:
+    """Sign the certificate's SD-JWT VC and give it a status bit (in the issuing
+    transaction). Two issues at once on PostgreSQL may draw the same random index: the
+    unique index refuses the second, which draws again in a fresh savepoint."""
+    for attempt in range(3):
+        try:
+            with write_transaction(db):
+                list_id, index = store.allocate_status(db, certificate["issued_at"])
+                _sign_credential(db, certificate, list_id, index)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 @bp.get("/certificates/<certificate_id>")

@@ -870,3 +870,19 @@ def test_printable_offline_report_carries_the_credential_not_a_live_token(offlin
     assert page.select_one("[data-qr-url]").get_text(strip=True) == (
         f"https://credit.example/verify#{compact}")
     assert "check it live" not in page.get_text()
+
+
+def test_an_index_taken_meanwhile_is_drawn_again(offline_app, db, monkeypatch):
+    """What two issues at once on PostgreSQL can do: both draw one free index."""
+    client = offline_app.test_client()
+    _soup, first_id, _compact = issue_offline(client)
+    taken = db.query("SELECT status_list, status_index FROM certificate_credentials"
+                     " WHERE certificate_id = ?", [first_id])[0]
+    draws = iter([(taken["status_list"], taken["status_index"])])
+    original = store.allocate_status
+    monkeypatch.setattr(store, "allocate_status",
+                        lambda conn, at: next(draws, None) or original(conn, at))
+    _soup, second_id, _compact = issue_offline(client)
+    rows = db.query("SELECT status_list, status_index FROM certificate_credentials"
+                    " ORDER BY status_index")
+    assert len(rows) == 2 and len({(r["status_list"], r["status_index"]) for r in rows}) == 2
