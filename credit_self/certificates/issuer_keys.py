@@ -6,6 +6,7 @@ its RFC 7638 thumbprint. Rotating adds a key; an older key stays published in th
 until every credential it may have signed has expired (its successor's creation plus
 the longest validity), then it is simply no longer listed.
 """
+import functools
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -55,12 +56,16 @@ def load(key_dir: Path, now: datetime) -> list[IssuerKey]:
     """Every key, newest first; the first key is made when there is none."""
     if not key_dir.is_dir() or not any(key_dir.glob("*.pem")):
         create(key_dir, now)
-    keys = []
-    for path in key_dir.glob("*.pem"):
-        created = datetime.strptime(path.stem, _NAME_FORMAT).replace(tzinfo=timezone.utc)
-        key = jwk.JWK.from_pem(path.read_bytes())
-        keys.append(IssuerKey(key.thumbprint(), created, key))
+    keys = [_parse(str(path), path.stat().st_mtime_ns) for path in key_dir.glob("*.pem")]
     return sorted(keys, key=lambda k: k.created, reverse=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse(path: str, _mtime_ns: int) -> IssuerKey:
+    """A key file, parsed once per version of the file (issuing stays cheap)."""
+    created = datetime.strptime(Path(path).stem, _NAME_FORMAT).replace(tzinfo=timezone.utc)
+    key = jwk.JWK.from_pem(Path(path).read_bytes())
+    return IssuerKey(key.thumbprint(), created, key)
 
 
 def published(keys: list[IssuerKey], now: datetime, longest: timedelta) -> list[IssuerKey]:
