@@ -53,13 +53,15 @@ browser:
 
 # The suite needs PostgreSQL and Redis servers: tests/run.py starts throwaway ones unless
 # CREDIT_SELF_TEST_DATABASE_URL and CREDIT_SELF_TEST_REDIS_URL name running ones. Their
-# programs come from Debian, installed here when we are root and they are missing.
+# programs come from Debian, installed here when we are root and they are missing, with
+# what WeasyPrint needs for the certificates' PDF (Pango, and CJK fonts to embed).
+DEBIAN_PACKAGES := postgresql redis-server fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
 servers:
-	@if ! command -v redis-server >/dev/null || ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then \
+	@if ! command -v redis-server >/dev/null || ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || ! ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || ! ldconfig -p | grep -q libpangoft2; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
-	    (apt-get install -y -qq postgresql redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql redis-server)); \
+	    (apt-get install -y -qq $(DEBIAN_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(DEBIAN_PACKAGES))); \
 	  else \
-	    echo "PostgreSQL and Redis are needed: install Debian's postgresql and redis-server" >&2; exit 1; \
+	    echo "Needed from Debian: $(DEBIAN_PACKAGES)" >&2; exit 1; \
 	  fi; \
 	fi
 
@@ -72,6 +74,7 @@ test: dev-venv translations browser servers
 bench: venv translations servers
 	@command -v wrk >/dev/null || ([ "$$(id -u)" = "0" ] && (apt-get install -y -qq wrk >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq wrk)))
 	$(BIN)/python bench/run.py $(if $(filter command line environment,$(origin RESIDENTS)),--residents $(RESIDENTS)) $(BENCH_ARGS)
+	$(BIN)/python bench/credentials.py
 
 # Refresh the message catalogs after changing user-visible strings: the foundation's,
 # then each capability's (see tests/app/test_i18n.py for which files each one covers).

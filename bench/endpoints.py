@@ -48,7 +48,8 @@ def _print_token(ctx: Context) -> str:
             with engine.connect() as conn, write_transaction(conn):
                 certificate = store.create(
                     conn, ctx.persona("clean")["id_number"], "rental", "bench",
-                    dt.datetime.now(dt.timezone.utc).replace(microsecond=0), 7)
+                    dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                    dt.timedelta(days=7))
         finally:
             engine.dispose()
         page = ctx.get(f"/certificates/{certificate['id']}/print", persona="clean")

@@ -162,6 +162,9 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         "PROBE_RATE_LIMIT": os.environ.get("CREDIT_SELF_PROBE_RATE_LIMIT", "10 per hour"),
         # Certificate token secrets, newest first (rotation); SECRET_KEY when none.
         "CERTIFICATE_SECRETS": _list("CREDIT_SELF_CERTIFICATE_SECRETS") or None,
+        # Ed25519 keys of offline credentials, one PEM file each (certificates/issuer_keys.py).
+        "CERTIFICATE_ISSUER_KEY_DIR": setting("CREDIT_SELF_CERTIFICATE_ISSUER_KEY_DIR")
+        or str(instance_path / "issuer_keys"),
         "MIN_PASSWORD_LENGTH": 10,
         "LANGUAGES": ["en", "zh_CN"],
         "BABEL_DEFAULT_LOCALE": "en",

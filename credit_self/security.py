@@ -43,7 +43,10 @@ class SecurityHeaders:
 
     def __call__(self, environ: dict, start_response: Callable) -> Any:
         def start_with_security_headers(status: str, headers: list, exc_info: Any = None) -> Any:
-            headers.extend(SECURITY_HEADERS)
+            # A route may set its own value (the offline verifier allows the camera).
+            present = {name.lower() for name, _ in headers}
+            headers.extend(header for header in SECURITY_HEADERS
+                           if header[0].lower() not in present)
             nonce = environ.get(CSP_NONCE_KEY)
             headers.append(("Content-Security-Policy",
                             CONTENT_SECURITY_POLICY.format(nonce=f" 'nonce-{nonce}'" if nonce else "")))

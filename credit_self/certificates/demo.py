@@ -15,7 +15,8 @@ def add_demo_data(conn: Connection, today: date, personas: dict[str, str]) -> di
     issued = datetime.combine(today, time(0, 0), tzinfo=LOCAL_TZ).astimezone(timezone.utc)
     holder = personas["clean"]
     with write_transaction(conn):
-        certificate = store.create(conn, holder, "rental", "王先生（房东）", issued, 7)
+        certificate = store.create(conn, holder, "rental", "王先生（房东）", issued,
+                                   timedelta(days=7))
     scans = [
         (issued + timedelta(minutes=10), store.VALID, "WeChat"),
         (issued + timedelta(hours=3), store.EXPIRED, "Safari"),

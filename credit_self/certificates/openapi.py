@@ -1,6 +1,8 @@
 """The OpenAPI 3 description of the public verification API, served at
 /api/v1/openapi.json, with what other capabilities describe (registry.api_description)."""
 from .. import registry
+from .forms import DECLARATION_MAX
+from .statements import STATEMENTS
 
 
 def document(server_url: str) -> dict:
@@ -12,7 +14,8 @@ def document(server_url: str) -> dict:
                 "type": "string",
                 "enum": ["valid", "expired", "not_valid", "unavailable"],
                 "description": (
-                    "valid: no active restrictions as of checked_at. expired: ask the "
+                    "valid: every statement the certificate makes is true as of "
+                    "checked_at. expired: ask the "
                     "holder for a new certificate. not_valid: revoked, restricted since "
                     "issue or not genuine (deliberately not distinguished). unavailable: "
                     "the service cannot confirm right now; never treat as valid."
@@ -34,7 +37,7 @@ def document(server_url: str) -> dict:
             },
             "purpose": {
                 "type": "string",
-                "enum": ["rental", "employment", "other"],
+                "enum": ["rental", "employment", "bidding", "other"],
                 "description": "Only when verdict is valid.",
             },
             "audience": {
@@ -45,6 +48,13 @@ def document(server_url: str) -> dict:
                 "type": "string",
                 "format": "date-time",
                 "description": "When the certificate ends (UTC). Only when valid.",
+            },
+            "statements": {
+                "type": "array",
+                "items": {"type": "string", "enum": list(STATEMENTS.values)},
+                "description": "What the certificate states, each re-checked at checked_at "
+                               "(no_blacklist: no active blacklist entry at all; the others "
+                               "each deny one list). Only when valid.",
             },
         },
     }
@@ -58,15 +68,23 @@ def document(server_url: str) -> dict:
         "schema": {"type": "string"},
     }
     other_paths, other_schemas = registry.api_description()
+    declaration_params = [
+        {"name": name, "in": "query", "required": False, "description": description,
+         "schema": {"type": "string", "maxLength": DECLARATION_MAX}}
+        for name, description in (
+            ("who", "Who is checking, shown to the holder in their scan log (optional)."),
+            ("why", "Why they are checking, shown to the holder in their scan log (optional)."),
+        )
+    ]
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Credit Self-Check public API",
             "version": "1.0.0",
             "description": (
-                "Check a resident's \"no restrictions\" certificate. A valid verdict means "
-                "no blacklist restriction applied to the holder at checked_at; it says "
-                "nothing else about the person. Rate limited per client address."
+                "Check a resident's special credit report online. A valid verdict means "
+                "every statement it makes (the holder chose them) was true at checked_at; "
+                "it says nothing else about the person. Rate limited per client address."
             ),
         },
         "servers": [{"url": server_url}],
@@ -75,11 +93,18 @@ def document(server_url: str) -> dict:
                 "get": {
                     "operationId": "verifyCertificate",
                     "summary": "Verify a certificate token",
-                    "parameters": [token_param],
+                    "parameters": [token_param, *declaration_params],
                     "responses": {
                         "200": {
                             "description": "A verdict: valid, expired or not_valid.",
                             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Verdict"}}},
+                        },
+                        "400": {
+                            "description": "who or why is longer than allowed: nothing was checked.",
+                            "content": {"application/json": {"schema": {
+                                "type": "object",
+                                "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+                            }}},
                         },
                         "429": {
                             "description": "Too many checks from this address.",

@@ -24,7 +24,7 @@ SCREEN_MAX_AGE = 90  # seconds an on-screen token is accepted
 SCREEN_REFRESH = 30  # seconds between on-screen QR refreshes
 # No certificate lives longer than this; a print token is also held to its own
 # certificate's lifetime below.
-LONGEST_LIFETIME = max(store.VALIDITY_DAYS) * 24 * 3600
+LONGEST_LIFETIME = int(store.LONGEST_VALIDITY.total_seconds())
 # Anything longer is junk: real tokens are about 80 characters.
 MAX_TOKEN_LENGTH = 300
 
@@ -135,7 +135,7 @@ def verify(conn: Connection, token: str, secret_keys: list[str], now: datetime,
     max_age = SCREEN_MAX_AGE if payload["k"] == SCREEN else (expires - issued).total_seconds()
     if too_old or age > max_age or age < 0 or expires <= now:
         return Outcome(VERDICT_EXPIRED, store.EXPIRED, certificate)
-    if certificate["restricted"]:  # read live, in the same statement as the certificate
+    if certificate["false_statements"]:  # read live, on every scan
         return Outcome(VERDICT_NOT_VALID, store.RESTRICTED, certificate)
     return Outcome(VERDICT_VALID, store.VALID, certificate)
 

@@ -4,8 +4,10 @@ Residents: /certificates (issue, list, revoke), /certificates/<id> (QR that refr
 /certificates/<id>/print. Verifiers, without an account: /v/<token> (page) and
 /api/v1/verify/<token> (JSON), rate limited per client address.
 """
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
+import click
 import qrcode
 import qrcode.image.svg
 from flask import (
@@ -20,13 +22,15 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from werkzeug.exceptions import NotFound
 
-from .. import audit, clock, registry
+from .. import audit, clock, registry, signals
 from ..i18n import N_
 from ..auth.roles import refuse_read, resident_required
 from ..db import get_db, write_transaction
@@ -36,7 +40,8 @@ from ..htmx import is_partial_request
 from ..identity import mask_id, mask_name
 from ..records import entries, rules
 from ..sessions import serve_without_session
-from . import forms, openapi, store, tokens
+from . import credentials, forms, openapi, statements, store, tokens
+from . import issuer_keys as issuer_keys_module
 
 bp = Blueprint("certificates", __name__)
 registry.add_resident_page("certificates.index", N_("Certificates"), order=50)
@@ -51,6 +56,22 @@ def secret_keys() -> list[str]:
     if isinstance(configured, str):
         configured = [part.strip() for part in configured.split(",") if part.strip()]
     return list(configured) if configured else [current_app.config["SECRET_KEY"]]
+
+
+def issuer_keys() -> list[issuer_keys_module.IssuerKey]:
+    """The offline credentials' signing keys, newest first (made on first use)."""
+    return issuer_keys_module.load(Path(current_app.config["CERTIFICATE_ISSUER_KEY_DIR"]),
+                                   clock.now())
+
+
+def base_url() -> str:
+    """The configured public address (PUBLIC_BASE_URL), else the request's host: what QR
+    codes and credentials name."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or request.host_url).rstrip("/")
+
+
+def public_url(endpoint: str, **values) -> str:
+    return base_url() + url_for(endpoint, **values)
 
 
 # One limit per client address for the page and the API together.
@@ -71,18 +92,21 @@ def _own_certificate_or_404(certificate_id: str) -> dict:
 
 def verify_url(token: str) -> str:
     """The absolute URL the QR encodes; PUBLIC_BASE_URL overrides the request's host."""
-    base = current_app.config.get("PUBLIC_BASE_URL")
-    if base:
-        return base.rstrip("/") + url_for("certificates.verify_page", token=token)
-    return url_for("certificates.verify_page", token=token, _external=True)
+    return public_url("certificates.verify_page", token=token)
 
 
-def qr_svg(data: str) -> Markup:
+def offline_verify_url(credential: str) -> str:
+    """The offline QR's URL: the credential rides in the fragment, which browsers never
+    send, so opening it tells this service nothing."""
+    return public_url("certificates.offline_verifier") + "#" + credential
+
+
+def qr_svg(data: str, error_correction: int = qrcode.constants.ERROR_CORRECT_M) -> Markup:
     """An SVG QR code (white quiet zone included) for `data`, safe to embed."""
     image = qrcode.make(
         data,
         image_factory=qrcode.image.svg.SvgPathFillImage,
-        error_correction=qrcode.constants.ERROR_CORRECT_M,
+        error_correction=error_correction,
     )
     svg = image.to_string(encoding="unicode")
     # Sized by CSS, not millimetres; announced by the text beside it.
@@ -92,9 +116,18 @@ def qr_svg(data: str) -> Markup:
 
 def _qr_context(certificate: dict, kind: str) -> dict:
     now = clock.now()
+    credential = store.credential_for(get_db(), certificate["id"])
+    if credential is not None:
+        # Offline: the QR holds the credential itself (low error correction keeps a
+        # 900-character code scannable on a phone screen).
+        url = offline_verify_url(credential["credential"])
+        return {"certificate": certificate, "now": now, "verify_url": url,
+                "credential": credential["credential"],
+                "qr": qr_svg(url, qrcode.constants.ERROR_CORRECT_L)}
     token = tokens.make_token(secret_keys(), certificate["id"], kind, now)
     url = verify_url(token)
-    return {"certificate": certificate, "qr": qr_svg(url), "verify_url": url, "now": now}
+    return {"certificate": certificate, "qr": qr_svg(url), "verify_url": url, "now": now,
+            "credential": None}
 
 
 def _restriction_summary(id_number: str):
@@ -105,16 +138,28 @@ def _restriction_summary(id_number: str):
     )
 
 
+def _false_statements() -> dict[str, list[dict]]:
+    """The statements the resident cannot have today, with the entries that stop each."""
+    active = store.active_blacklist_entries(get_db(), current_user.id_number,
+                                            clock.today().isoformat())
+    return statements.false_statements(active)
+
+
 def _index_page(form: forms.IssueForm):
     db = get_db()
     now = clock.now()
     certificates = store.certificates_for(db, current_user.id_number)
     for certificate in certificates:
         certificate["status"] = store.status(certificate, now)
+    summary = _restriction_summary(current_user.id_number)
+    # The records' own view of each blocking entry (its list's name, its page).
+    by_id = {entry["id"]: entry for entry in summary.active}
+    blocked = {statement: [by_id[entry["id"]] for entry in found if entry["id"] in by_id]
+               for statement, found in _false_statements().items()}
     return render_template(
         "certificates/index.html",
         form=form,
-        summary=_restriction_summary(current_user.id_number),
+        blocked=blocked,
         certificates=certificates,
     )
 
@@ -138,26 +183,71 @@ def issue():
     with write_transaction(db):
         # Checked in the issuing transaction. A listing that lands just after (possible
         # on PostgreSQL, which has no database-wide write lock) still counts: every
-        # scan checks restrictions live.
-        if store.has_restrictions(db, current_user.id_number, clock.today().isoformat()):
-            return redirect(url_for("certificates.index"), code=303)
+        # scan checks the statements live.
+        false_now = _false_statements()
+        untrue = [code for code in form.statements.data if code in false_now]
+        if untrue:
+            form.add_error("statements", ngettext(
+                "This statement is not true today, so it cannot be issued: %(names)s",
+                "These statements are not true today, so they cannot be issued: %(names)s",
+                len(untrue), names=_("; ").join(str(statements.STATEMENTS.label(code))
+                                                for code in untrue)))
+            return _index_page(form)
         certificate = store.create(
             db,
             current_user.id_number,
             form.purpose.data,
             form.audience.data,
             clock.now().replace(microsecond=0),
-            form.days.data,
+            timedelta(hours=form.hours.data),
+            tuple(form.statements.data),
         )
+        if form.mode.data == forms.OFFLINE:
+            _add_credential(db, certificate)
         audit.record(
             db,
             current_user.audit_name,
             "certificate_issued",
             current_user.id_number,
             {"certificate_id": certificate["id"], "purpose": form.purpose.data,
-             "days": form.days.data, "audience": form.audience.data or None},
+             "hours": form.hours.data, "audience": form.audience.data or None,
+             "statements": certificate["statements"], "mode": form.mode.data},
         )
     return redirect(url_for("certificates.show", certificate_id=certificate["id"]), code=303)
+
+
+def _sign_credential(db, certificate: dict, list_id: str, index: int) -> None:
+    """Sign the certificate's SD-JWT VC, pointing at its status bit, and keep it."""
+    resident = entries.register_record(db, certificate["id_number"])
+    credential = credentials.issue(
+        issuer_keys()[0],
+        issuer=base_url(),
+        issued_at=datetime.fromisoformat(certificate["issued_at"]),
+        expires_at=datetime.fromisoformat(certificate["expires_at"]),
+        name_masked=mask_name(resident["name"]),
+        id_masked=mask_id(certificate["id_number"]),
+        purpose=certificate["purpose"],
+        audience=certificate["audience"],
+        statements=statements.decode(certificate["statements"]),
+        status_uri=public_url("certificates.status_list_token", list_id=list_id),
+        status_index=index,
+    )
+    store.add_credential(db, certificate["id"], list_id, index, credential)
+
+
+def _add_credential(db, certificate: dict) -> None:
+    """Sign the certificate's SD-JWT VC and give it a status bit (in the issuing
+    transaction). Two issues at once on PostgreSQL may draw the same random index: the
+    unique index refuses the second, which draws again in a fresh savepoint."""
+    for attempt in range(3):
+        try:
+            with write_transaction(db):
+                list_id, index = store.allocate_status(db, certificate["issued_at"])
+                _sign_credential(db, certificate, list_id, index)
+            return
+        except IntegrityError:
+            if attempt == 2:
+                raise
 
 
 @bp.get("/certificates/<certificate_id>")
@@ -204,6 +294,28 @@ def print_version(certificate_id: str):
     )
 
 
+@bp.get("/certificates/<certificate_id>/report.pdf")
+@resident_required
+def report_pdf(certificate_id: str):
+    """The report as an A4 PDF in the reader's language, CJK fonts embedded."""
+    certificate = _own_certificate_or_404(certificate_id)
+    certificate["status"] = store.status(certificate, clock.now())
+    if certificate["status"] != store.VALID:
+        return render_error(404, _l("This certificate is no longer valid, so there is nothing to print."))
+    html = render_template(
+        "certificates/report.pdf.html",
+        resident=entries.register_record(get_db(), current_user.id_number),
+        **_qr_context(certificate, tokens.PRINT),
+    )
+    # Imported here: WeasyPrint loads Pango when imported, and the rest of the app must
+    # start on a machine without it.
+    import weasyprint
+
+    pdf = weasyprint.HTML(string=html, base_url=request.url_root).write_pdf()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="credit-report-{certificate["issued_at"][:10]}.pdf"'})
+
+
 @bp.post("/certificates/<certificate_id>/revoke")
 @resident_required
 def revoke(certificate_id: str):
@@ -230,9 +342,9 @@ def revoke(certificate_id: str):
 # ------------------------------------------------------------------------- verifiers
 
 
-def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
-    """Verify a token and log the scan in this request; `unavailable` when the database
-    cannot be read or written (never shown as valid)."""
+def _decide(token: str, declaration: forms.DeclarationForm) -> tuple[tokens.Outcome, datetime]:
+    """Verify a token and log the scan, with what the verifier declared, in this request;
+    `unavailable` when the database cannot be read or written (never shown as valid)."""
     now = clock.now()
     try:
         db = get_db()
@@ -241,11 +353,17 @@ def _decide(token: str) -> tuple[tokens.Outcome, datetime]:
         if outcome.certificate is not None:
             store.log_scan(db, outcome.certificate["id"], outcome.certificate["id_number"],
                            now.isoformat(timespec="seconds"), outcome.reason,
-                           tokens.browser_family(request.headers.get("User-Agent")))
+                           tokens.browser_family(request.headers.get("User-Agent")),
+                           declaration.who.data, declaration.why.data)
     except SQLAlchemyError:
         current_app.logger.exception("certificate verification could not use the database")
         return tokens.Outcome(tokens.VERDICT_UNAVAILABLE, "unavailable"), now
     return outcome, now
+
+
+def _declaration() -> forms.DeclarationForm:
+    """The verifier's optional declaration, from the query string."""
+    return forms.DeclarationForm(formdata=request.args)
 
 
 def _holder(outcome: tokens.Outcome) -> dict | None:
@@ -259,6 +377,7 @@ def _holder(outcome: tokens.Outcome) -> dict | None:
         "purpose": certificate["purpose"],
         "audience": certificate["audience"],
         "expires_at": certificate["expires_at"],
+        "statements": statements.decode(certificate["statements"]),
     }
 
 
@@ -266,7 +385,12 @@ def _holder(outcome: tokens.Outcome) -> dict | None:
 @bp.get("/v/<path:token>")
 @verify_limit
 def verify_page(token: str):
-    outcome, now = _decide(token)
+    declaration = _declaration()
+    if not declaration.validate():
+        # Nothing is checked or logged until the declaration is one the log can keep.
+        return render_template("certificates/verify.html", verdict=None, holder=None,
+                               checked_at=clock.now(), declaration=declaration), 400
+    outcome, now = _decide(token, declaration)
     status = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
     return (
         render_template(
@@ -274,6 +398,7 @@ def verify_page(token: str):
             verdict=outcome.verdict,
             holder=_holder(outcome),
             checked_at=now,
+            declaration=declaration,
         ),
         status,
     )
@@ -283,7 +408,14 @@ def verify_page(token: str):
 @bp.get("/api/v1/verify/<path:token>", merge_slashes=False)
 @verify_limit
 def verify_api(token: str):
-    outcome, now = _decide(token)
+    declaration = _declaration()
+    if not declaration.validate():
+        response = jsonify({"error": "invalid_declaration",
+                            "message": " ".join(str(message) for _, message
+                                                in declaration.error_list())})
+        response.status_code = 400
+        return response
+    outcome, now = _decide(token, declaration)
     body: dict = {"verdict": outcome.verdict, "checked_at": now.isoformat(timespec="seconds")}
     holder = _holder(outcome)
     if holder:
@@ -292,6 +424,7 @@ def verify_api(token: str):
             purpose=holder["purpose"],
             audience=holder["audience"],
             expires_at=holder["expires_at"],
+            statements=list(holder["statements"]),
         )
     response = jsonify(body)
     response.status_code = 503 if outcome.verdict == tokens.VERDICT_UNAVAILABLE else 200
@@ -310,6 +443,94 @@ def _judge_unrouted_token(_error: NotFound):
 @bp.get("/api/v1/openapi.json")
 def openapi_document() -> Response:
     return jsonify(openapi.document(request.host_url.rstrip("/")))
+
+
+# ---------------------------------------------------------------- offline verification
+STATUS_LIST_TTL = 300  # seconds: a status list is never older than this when served
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The issuer's public keys, older ones while credentials they signed may live."""
+    keys = issuer_keys_module.published(issuer_keys(), clock.now(), store.LONGEST_VALIDITY)
+    response = jsonify({"keys": [key.public_jwk() for key in keys]})
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@bp.get("/status/<list_id>")
+def status_list_token(list_id: str) -> Response:
+    """The Token Status List: remade when older than STATUS_LIST_TTL or when a bit in it
+    changed (a revocation, a new entry), so it says when it was made."""
+    db = get_db()
+    found = store.status_list(db, list_id)
+    if found is None:
+        return render_error(404, _l("There is no status list here."))
+    now = clock.now()
+    made_at = found["token_made_at"] and datetime.fromisoformat(found["token_made_at"])
+    token = found["token"]
+    if token is None or (now - made_at).total_seconds() >= STATUS_LIST_TTL:
+        made_at = now.replace(microsecond=0)
+        token = credentials.status_list_token(
+            issuer_keys()[0], uri=public_url("certificates.status_list_token", list_id=list_id),
+            size=found["size"], made_at=made_at, ttl=STATUS_LIST_TTL,
+            invalid=store.invalid_indexes(db, list_id, now.isoformat(timespec="seconds"),
+                                          clock.today().isoformat()))
+        with write_transaction(db):
+            store.save_status_token(db, list_id, token, made_at.isoformat(timespec="seconds"))
+    response = make_response(token)
+    response.mimetype = "application/statuslist+jwt"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.get("/verify")
+def offline_verifier():
+    """The offline verifier: reads the credential from the URL fragment, the camera or
+    pasted text, and checks it in the browser (static/js/offline-verifier.js)."""
+    db = get_db()
+    config = {
+        "jwks": url_for("certificates.jwks"),
+        "serviceWorker": url_for("certificates.verifier_service_worker"),
+        "scope": url_for("certificates.offline_verifier"),
+        # Every list a live credential points to, fetched now to be there offline.
+        "statusLists": [url_for("certificates.status_list_token", list_id=list_id)
+                        for list_id in store.live_status_lists(
+                            db, clock.now().isoformat(timespec="seconds"))],
+        "statements": {code: str(label) for code, label in statements.STATEMENTS},
+        "purposes": {code: str(label) for code, label in forms.PURPOSES},
+        "text": {key: str(text) for key, text in forms.VERIFIER_TEXT.items()},
+    }
+    response = make_response(render_template(
+        "certificates/offline_verifier.html", verifier_config=config,
+        jwks_url=public_url("certificates.jwks")))
+    # The one page here that may use the camera: for scanning the QR.
+    response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+    return response
+
+
+@bp.get("/verify-sw.js")
+def verifier_service_worker() -> Response:
+    """The verifier's service worker, served from the root so it may control /verify."""
+    script = Path(current_app.static_folder, "js", "verifier-sw.js").read_bytes()
+    return Response(script, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+@bp.cli.command("rotate-issuer-key")
+def rotate_issuer_key() -> None:
+    """Add a new Ed25519 issuer key: it signs from now on; older keys stay published
+    while credentials they signed may still be valid."""
+    key_dir = Path(current_app.config["CERTIFICATE_ISSUER_KEY_DIR"])
+    issuer_keys_module.create(key_dir, clock.now())
+    newest = issuer_keys_module.load(key_dir, clock.now())[0]
+    click.echo(f"New issuer key {newest.kid} in {key_dir}")
+
+
+@signals.entry_changed.connect
+def _entry_changed(_sender, conn, id_number: str, **_details) -> None:
+    """A new or changed entry may make a statement false: the next status list holding
+    this resident's credentials is made afresh, not up to five minutes later."""
+    store.expire_status_tokens(conn, id_number=id_number)
 
 
 @bp.errorhandler(429)
@@ -332,8 +553,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.register_error_handler(NotFound, _judge_unrouted_token)
     app.jinja_env.globals.update(certificate_purposes=forms.PURPOSES,
-                                 certificate_statuses=forms.STATUSES)
+                                 certificate_statuses=forms.STATUSES,
+                                 certificate_statements=statements.STATEMENTS,
+                                 certificate_mode_hints=forms.MODE_HINTS)
     # Verification is anonymous: the verifier's pages and API never read the session, so
     # a scan from a phone that is signed in here is not tied to its account, and every
     # verifier sees the same page.
-    serve_without_session(app, "/v/", "/api/v1/")
+    serve_without_session(app, "/v/", "/api/v1/", "/.well-known/", "/status/", "/verify")

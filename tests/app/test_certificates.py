@@ -1,21 +1,28 @@
 """Certificates: issuing, the on-screen and printed QR, revocation, the scan log, and
 what a verifier sees at /v/<token> and /api/v1/verify/<token>."""
 import hashlib
+import io
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
 
 import pytest
+import pypdf
 from bs4 import BeautifulSoup
 from flask import jsonify
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy.engine import make_url
 
 from credit_self import audit
-from credit_self.certificates import store, tokens
+from credit_self.records import entries
+import json
+
+from jwcrypto import jwk
+
+from credit_self.certificates import credentials, issuer_keys, statements, store, tokens
 from credit_self.db import engine_for, sqlite_url, write_transaction
-from tests.conftest import ON_POSTGRESQL, make_test_app, persona
+from tests.conftest import ON_POSTGRESQL, AuthActions, make_test_app, persona
 
 T0 = datetime(2026, 3, 10, 2, 0, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
 CLEAN = persona("clean")
@@ -32,11 +39,12 @@ def app(app_with):
     return app_with()
 
 
-def issue_certificate(app, who="clean", days=3, purpose="rental", audience="Mr Wang, landlord"):
+def issue_certificate(app, who="clean", days=3, purpose="rental", audience="Mr Wang, landlord",
+                      chosen=statements.PRESET):
     """A certificate written straight through the data layer, issued at the app's NOW."""
     with engine_for(app).connect() as conn, write_transaction(conn):
         return store.create(conn, persona(who)["id_number"], purpose, audience,
-                            app.config["NOW"], days)
+                            app.config["NOW"], timedelta(days=days), chosen)
 
 
 def token_for(app, certificate, kind=tokens.SCREEN, at=None, keys=None):
@@ -98,7 +106,7 @@ def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
     page = client.get(f"/v/{token}")
     assert page.status_code == 200
     soup = BeautifulSoup(page.data, "html.parser")
-    assert soup.h1.get_text(strip=True) == "Valid: no active restrictions as of 10:00:00"
+    assert soup.h1.get_text(strip=True) == "Valid: every statement is true as of 10:00:00"
     section = soup.select_one("#verdict").get_text(" ", strip=True)
     assert "陈*" in section and "3101**********9020" in section
     assert "Renting a home" in section and "Mr Wang, landlord" in section
@@ -111,13 +119,15 @@ def test_valid_certificate_shows_masked_holder_and_the_server_time(app, client):
         "purpose": "rental",
         "audience": "Mr Wang, landlord",
         "expires_at": "2026-03-13T02:00:00+00:00",
+        "statements": ["no_blacklist"],
     }
     # Byte for byte what Flask's jsonify writes: sorted keys, compact, ASCII, a newline.
     assert answer.mimetype == "application/json"
     assert answer.data == (
         b'{"audience":"Mr Wang, landlord","checked_at":"2026-03-10T02:00:00+00:00",'
         b'"expires_at":"2026-03-13T02:00:00+00:00","holder":{"id_masked":"3101**********9020",'
-        b'"name_masked":"\\u9648*"},"purpose":"rental","verdict":"valid"}\n'
+        b'"name_masked":"\\u9648*"},"purpose":"rental","statements":["no_blacklist"],'
+        b'"verdict":"valid"}\n'
     )
     with app.test_request_context():
         assert answer.data == jsonify(answer.json).get_data()
@@ -410,28 +420,106 @@ def test_openapi_document_describes_the_verify_endpoint(client):
 # --------------------------------------------------------------------------- residents
 
 
-def test_issue_is_refused_while_restricted(app, client, auth, db):
+def test_only_true_statements_can_be_issued_and_the_form_says_why(app, client, auth, db):
     app.config["NOW"] = None  # the seed dates the defaulter's entries from today
     auth.login("defaulter")
-    page = client.get("/certificates")
-    soup = BeautifulSoup(page.data, "html.parser")
-    banner = soup.select_one(".banner--restricted")
-    assert "You cannot get a certificate now" in banner.get_text()
-    assert banner.select("a[href^='/me/entries/']"), "each blocking entry is linked"
-    assert not soup.select("form[action='/certificates']")
-    response = client.post("/certificates", data={"purpose": "rental", "days": "3"})
-    assert response.status_code == 303
+    soup = BeautifulSoup(client.get("/certificates").data, "html.parser")
+    preset = soup.select_one("input[name=statements][value=no_blacklist]")
+    assert preset.has_attr("disabled") and not preset.has_attr("checked")
+    reason = soup.select_one(f"#{preset['aria-describedby']}")
+    assert "Not true today, because of:" in reason.get_text()
+    assert reason.select("a[href^='/me/entries/']"), "each blocking entry is linked"
+    # The defaulter's railway record is clean: that statement can still be chosen.
+    railway = soup.select_one("input[name=statements][value=no_railway_misconduct]")
+    assert not railway.has_attr("disabled")
+    response = client.post("/certificates", data={
+        "statements": ["no_blacklist", "no_railway_misconduct"], "purpose": "rental",
+        "hours": "72"})
+    assert response.status_code == 200
+    summary = BeautifulSoup(response.data, "html.parser").select(".error-summary__list a")
+    assert [a.get_text(strip=True) for a in summary] == [
+        "This statement is not true today, so it cannot be issued: No active blacklist entry at all"]
+    assert summary[0]["href"] == "#statements"
     assert db.scalar("SELECT COUNT(*) FROM certificates WHERE id_number = ?",
                      [persona("defaulter")["id_number"]]) == 0
+    response = client.post("/certificates", data={
+        "statements": ["no_railway_misconduct"], "purpose": "bidding", "hours": "1"})
+    assert response.status_code == 303
+    [row] = db.query("SELECT statements, purpose, issued_at, expires_at FROM certificates"
+                     " WHERE id_number = ?", [persona("defaulter")["id_number"]])
+    assert (row["statements"], row["purpose"]) == ("no_railway_misconduct", "bidding")
+    lasted = datetime.fromisoformat(row["expires_at"]) - datetime.fromisoformat(row["issued_at"])
+    assert lasted == timedelta(hours=1)
+
+
+def test_each_statement_fails_online_only_when_its_own_list_is_active(app, client, db):
+    railway = issue_certificate(app, chosen=("no_railway_misconduct",))
+    everything = issue_certificate(app, chosen=("no_blacklist", "no_railway_misconduct"))
+    consumption = issue_certificate(app, chosen=("no_restricted_consumption",))
+    railway_token, everything_token, consumption_token = (
+        token_for(app, c) for c in (railway, everything, consumption))
+    add_blacklist_entry(db, CLEAN["id_number"])  # restricted_consumption
+    assert verdict_of(client, railway_token) == "valid"
+    assert verdict_of(client, everything_token) == "not_valid"
+    assert verdict_of(client, consumption_token) == "not_valid"
+    body = client.get(f"/api/v1/verify/{railway_token}").json
+    assert body["statements"] == ["no_railway_misconduct"]
+    page = BeautifulSoup(client.get(f"/v/{railway_token}").data, "html.parser")
+    assert [li.get_text(strip=True) for li in page.select(".verdict__statements li")] == [
+        "No active railway misconduct listing"]
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"statements": []}, "Select at least one statement"),
+    ({"statements": ["no_blacklist", "no_such_statement"]}, "Select at least one statement"),
+    ({"statements": ["no_blacklist"], "hours": "2161"}, "Select how long the certificate lasts"),
+])
+def test_forged_statements_and_validity_are_refused(app, client, auth, db, data, message):
+    auth.login("clean")
+    response = client.post("/certificates", data={"statements": "no_blacklist", "purpose": "rental", "hours": "72", **data})
+    summary = BeautifulSoup(response.data, "html.parser").select(".error-summary__list a")
+    assert [a.get_text(strip=True) for a in summary] == [message]
+    assert db.count("certificates") == 1  # the demo certificate only
+
+
+def test_a_verifier_may_declare_who_and_why_and_the_holder_sees_it(app, client, auth, db):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    page = BeautifulSoup(client.get(f"/v/{token}").data, "html.parser")
+    form = page.select_one("form[method=get]")
+    assert {i["name"] for i in form.select("input")} == {"who", "why"}
+    response = client.get(f"/v/{token}", query_string={"who": " Wang  Li, landlord ",
+                                                       "why": "Tenancy of Flat 3"})
+    assert response.status_code == 200
+    assert client.get(f"/api/v1/verify/{token}?who=Acme%20HR").json["verdict"] == "valid"
+    assert [(s["declared_who"], s["declared_why"]) for s in scans(db, certificate["id"])] == [
+        ("Acme HR", None), ("Wang Li, landlord", "Tenancy of Flat 3"), (None, None)]
+    auth.login("clean")
+    log = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
+    cells = [row.select("td")[-1].get_text(strip=True) for row in log.select(".scan-log tbody tr")]
+    assert cells[:3] == ["Acme HR", "Wang Li, landlord: Tenancy of Flat 3", "Nothing"]
+
+
+def test_a_declaration_over_80_characters_is_refused_and_nothing_is_checked(app, client, db):
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate)
+    page = client.get(f"/v/{token}", query_string={"who": "x" * 81})
+    assert page.status_code == 400
+    summary = BeautifulSoup(page.data, "html.parser").select(".error-summary__list a")
+    assert [a.get_text(strip=True) for a in summary] == [
+        "Who you are must be 80 characters or fewer"]
+    api = client.get(f"/api/v1/verify/{token}", query_string={"why": "y" * 81})
+    assert api.status_code == 400 and api.json["error"] == "invalid_declaration"
+    assert scans(db, certificate["id"]) == []
 
 
 def test_issue_creates_a_certificate_with_the_chosen_details(app, client, auth, db):
     auth.login("clean")
     page = client.get("/certificates")
-    chosen = BeautifulSoup(page.data, "html.parser").select("input[name=days][checked]")
-    assert [radio["value"] for radio in chosen] == ["3"], "3 days is chosen to begin with"
+    chosen = BeautifulSoup(page.data, "html.parser").select("input[name=hours][checked]")
+    assert [radio["value"] for radio in chosen] == ["72"], "3 days is chosen to begin with"
     before = last_audit_seq(db)
-    response = client.post("/certificates", data={"purpose": "employment", "audience": "  Acme   HR ", "days": "7"})
+    response = client.post("/certificates", data={"statements": "no_blacklist", "purpose": "employment", "audience": "  Acme   HR ", "hours": "168"})
     assert response.status_code == 303
     [row] = db.query("SELECT id, purpose, audience, issued_at, expires_at FROM certificates"
                      " WHERE issued_at = ?", [T0.isoformat()])
@@ -448,7 +536,7 @@ def test_issue_creates_a_certificate_with_the_chosen_details(app, client, auth, 
 def test_issue_form_errors_follow_the_govuk_pattern(app, client, auth, db):
     auth.login("clean")
     before = db.count("certificates")
-    response = client.post("/certificates", data={"purpose": "", "audience": "x" * 81, "days": "5"})
+    response = client.post("/certificates", data={"statements": "no_blacklist", "purpose": "", "audience": "x" * 81, "hours": "5"})
     assert response.status_code == 200
     soup = BeautifulSoup(response.data, "html.parser")
     assert soup.title.get_text().startswith("Error:")
@@ -461,7 +549,7 @@ def test_issue_form_errors_follow_the_govuk_pattern(app, client, auth, db):
 
 def test_certificate_page_qr_holds_a_screen_token_and_refreshes(app, client, auth, db):
     auth.login("clean")
-    client.post("/certificates", data={"purpose": "rental", "days": "3"})
+    client.post("/certificates", data={"statements": "no_blacklist", "purpose": "rental", "hours": "72"})
     certificate_id = db.scalar("SELECT id FROM certificates WHERE issued_at = ?", [T0.isoformat()])
     page = client.get(f"/certificates/{certificate_id}").get_data(as_text=True)
     soup = BeautifulSoup(page, "html.parser")
@@ -544,8 +632,8 @@ def test_scan_log_shows_each_outcome_to_the_holder(app, client, auth):
     auth.login("clean")
     soup = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
     rows = [[td.get_text(strip=True) for td in tr.select("td")] for tr in soup.select("table tbody tr")]
-    assert rows == [["10 March 2026, 10:03", "Expired", "Other"],
-                    ["10 March 2026, 10:00", "Valid", "Firefox"]]
+    assert rows == [["10 March 2026, 10:03", "Expired", "Other", "Nothing"],
+                    ["10 March 2026, 10:00", "Valid", "Firefox", "Nothing"]]
 
 
 @pytest.mark.parametrize("method, path", [
@@ -590,3 +678,211 @@ def test_each_verification_shows_in_the_holders_access_log(app, client, auth):
     auth.login("clean")
     text = BeautifulSoup(client.get("/me/access").get_data(as_text=True), "html.parser").get_text()
     assert "verified a certificate" in text
+
+
+# ------------------------------------------------------------ offline credentials
+
+
+@pytest.fixture
+def offline_app(app_with, tmp_path):
+    """The app with its own issuer key directory and a public address."""
+    return app_with(CERTIFICATE_ISSUER_KEY_DIR=str(tmp_path / "keys"),
+                    PUBLIC_BASE_URL="https://credit.example")
+
+
+def issue_offline(client, chosen=("no_blacklist",)):
+    """Sign in as `clean` and issue an offline report through the form; its page, its
+    id, its SD-JWT."""
+    AuthActions(client).login("clean")
+    response = client.post("/certificates", data={
+        "statements": list(chosen), "purpose": "rental", "hours": "24", "mode": "offline"})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"])
+    soup = BeautifulSoup(page.data, "html.parser")
+    return soup, response.headers["Location"].rsplit("/", 1)[1], soup.select_one("#sd-jwt").get_text()
+
+
+def jwks_keys(client):
+    return [issuer_keys.IssuerKey(k["kid"], None, jwk.JWK(**k))
+            for k in client.get("/.well-known/jwks.json").json["keys"]]
+
+
+def test_jwks_lists_the_ed25519_issuer_key_kept_private_on_disk(offline_app, tmp_path):
+    client = offline_app.test_client()
+    response = client.get("/.well-known/jwks.json")
+    [key] = response.json["keys"]
+    assert (key["kty"], key["crv"]) == ("OKP", "Ed25519") and key["kid"] and key["x"]
+    [path] = (tmp_path / "keys").glob("*.pem")
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_rotation_keeps_the_old_key_listed_until_its_credentials_expire(tmp_path):
+    key_dir = tmp_path / "keys"
+    issuer_keys.create(key_dir, T0)
+    issuer_keys.create(key_dir, T0 + timedelta(days=10))
+    keys = issuer_keys.load(key_dir, T0)
+    assert keys[0].created > keys[1].created, "the newest signs"
+    longest = store.LONGEST_VALIDITY
+    listed = issuer_keys.published(keys, T0 + timedelta(days=10) + longest - timedelta(seconds=1), longest)
+    assert [k.kid for k in listed] == [k.kid for k in keys]
+    later = issuer_keys.published(keys, T0 + timedelta(days=10) + longest, longest)
+    assert [k.kid for k in later] == [keys[0].kid]
+
+
+def test_offline_report_shows_its_sd_jwt_next_to_a_qr_of_the_verify_url(offline_app):
+    client = offline_app.test_client()
+    soup, certificate_id, compact = issue_offline(client, ("no_blacklist", "no_railway_misconduct"))
+    qr = soup.select_one("#certificate-qr")
+    assert not qr.has_attr("hx-get"), "an offline QR does not refresh"
+    assert qr.select_one("svg") and qr.select_one("#sd-jwt")
+    jwt, *disclosures = compact.split("~")
+    assert disclosures[-1] == "" and len(disclosures) == 3
+    header = json.loads(credentials.b64url_decode(jwt.split(".")[0]))
+    assert header["typ"] == "dc+sd-jwt" and header["alg"] == "EdDSA"
+    payload, disclosed = credentials.verify(compact, jwks_keys(client))
+    assert disclosed == {"no_blacklist": True, "no_railway_misconduct": True}
+    assert (payload["name_masked"], payload["id_masked"], payload["purpose"]) == (
+        "陈*", "3101**********9020", "rental")
+    assert payload["exp"] - payload["iat"] == 24 * 3600
+    assert payload["status"]["status_list"]["uri"].startswith("https://credit.example/status/")
+    assert "陈" + CLEAN["id_number"] not in compact
+    page_text = soup.get_text()
+    assert "Online, logged" in page_text and "may not know yet" in page_text
+
+
+def test_a_dropped_disclosure_still_verifies_and_a_changed_one_does_not(offline_app):
+    client = offline_app.test_client()
+    _soup, _id, compact = issue_offline(client, ("no_blacklist", "no_railway_misconduct"))
+    jwt, first_disclosure, _second, _end = compact.split("~")
+    _payload, disclosed = credentials.verify(f"{jwt}~{first_disclosure}~", jwks_keys(client))
+    assert len(disclosed) == 1
+    forged = credentials.disclosure("no_aviation_misconduct", True)
+    with pytest.raises(credentials.NotValid):
+        credentials.verify(f"{jwt}~{forged}~", jwks_keys(client))
+
+
+def status_bit(client, compact):
+    payload, _ = credentials.verify(compact, jwks_keys(client))
+    reference = payload["status"]["status_list"]
+    path = reference["uri"].removeprefix("https://credit.example")
+    response = client.get(path)
+    assert response.mimetype == "application/statuslist+jwt"
+    bit, listed = credentials.status_of(response.get_data(as_text=True), jwks_keys(client),
+                                        reference["idx"])
+    return bit, listed
+
+
+def test_revoking_flips_the_status_bit_in_the_next_list_at_once(offline_app):
+    client = offline_app.test_client()
+    _soup, certificate_id, compact = issue_offline(client)
+    bit, listed = status_bit(client, compact)
+    assert bit == 0 and listed["iat"] == int(T0.timestamp()) and listed["ttl"] == 300
+    client.post(f"/certificates/{certificate_id}/revoke")
+    bit, _listed = status_bit(client, compact)
+    assert bit == 1
+
+
+def test_a_new_restriction_flips_the_bit_within_five_minutes(offline_app, db):
+    client = offline_app.test_client()
+    _soup, _id, compact = issue_offline(client)
+    assert status_bit(client, compact)[0] == 0
+    add_blacklist_entry(db, CLEAN["id_number"])
+    offline_app.config["NOW"] = T0 + timedelta(minutes=4)
+    assert status_bit(client, compact)[0] == 0, "the list made at T0 is still served"
+    offline_app.config["NOW"] = T0 + timedelta(minutes=5)
+    bit, listed = status_bit(client, compact)
+    assert bit == 1 and listed["iat"] == int((T0 + timedelta(minutes=5)).timestamp())
+
+
+def test_an_unknown_status_list_is_404(client):
+    assert client.get("/status/nope").status_code == 404
+
+
+def test_verify_page_registers_its_service_worker_and_may_use_the_camera(offline_app, db):
+    client = offline_app.test_client()
+    issue_offline(client)
+    client.get("/logout")
+    page = client.get("/verify")
+    assert page.status_code == 200
+    assert page.headers.getlist("Permissions-Policy") == [
+        "camera=(self), microphone=(), geolocation=()"]
+    soup = BeautifulSoup(page.data, "html.parser")
+    config = json.loads(soup.select_one("#verifier-config").string)
+    assert config["serviceWorker"] == "/verify-sw.js" and config["scope"] == "/verify"
+    [status_list] = config["statusLists"]
+    assert status_list.startswith("/status/")
+    assert [s["src"] for s in soup.select("script[src]")] == ["/static/js/offline-verifier.js"]
+    assert not soup.select("textarea[name]"), "a pasted credential is never submitted"
+    worker = client.get("/verify-sw.js")
+    assert worker.mimetype == "text/javascript" and b"addEventListener(\"fetch\"" in worker.data
+    assert client.get("/certificates").headers["Permissions-Policy"].startswith("camera=()")
+
+
+def test_a_listing_through_the_records_flips_the_bit_in_the_very_next_list(offline_app, db):
+    client = offline_app.test_client()
+    _soup, _id, compact = issue_offline(client, ("no_aviation_misconduct",))
+    assert status_bit(client, compact)[0] == 0
+    with write_transaction(db.connection):
+        entries.add_entries(db.connection, [{
+            "list_code": "aviation_misconduct", "id_number": CLEAN["id_number"],
+            "tier": "general", "document_no": "TEST-AIR-1", "listed_on": "2026-03-01",
+            "expires_on": None, "status": "listed"}], "test", T0.isoformat(), "test")
+    assert status_bit(client, compact)[0] == 1, "no five-minute wait after an entry_changed"
+
+
+@pytest.mark.parametrize("language, heading", [("en", "Special credit report"),
+                                               ("zh_CN", "专项信用报告")])
+def test_report_pdf_is_a4_in_the_readers_language_with_cjk_fonts_embedded(
+        offline_app, language, heading):
+    client = offline_app.test_client()
+    _soup, certificate_id, compact = issue_offline(client)
+    client.set_cookie("lang", language)
+    response = client.get(f"/certificates/{certificate_id}/report.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = pypdf.PdfReader(io.BytesIO(response.data))
+    page = reader.pages[0]
+    width, height = float(page.mediabox.width), float(page.mediabox.height)
+    assert (round(width / 72 * 25.4), round(height / 72 * 25.4)) == (210, 297)
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert heading in text and "陈*" in text
+    assert compact[:40] in text.replace("\n", "")
+    fonts = {font["/BaseFont"] for p in reader.pages
+             for font in p["/Resources"]["/Font"].values()
+             if "/FontFile2" in font["/DescendantFonts"][0]["/FontDescriptor"]
+             or "/FontFile3" in font["/DescendantFonts"][0]["/FontDescriptor"]}
+    assert any("Noto-Sans-CJK" in name for name in fonts), fonts
+
+
+def test_rotate_issuer_key_command_publishes_both_keys(offline_app):
+    client = offline_app.test_client()
+    before = [k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]]
+    offline_app.config["NOW"] = T0 + timedelta(seconds=1)  # key files are named by second
+    result = offline_app.test_cli_runner().invoke(args=["certificates", "rotate-issuer-key"])
+    assert result.exit_code == 0, result.output
+    after = [k["kid"] for k in client.get("/.well-known/jwks.json").json["keys"]]
+    assert len(after) == 2 and after[1:] == before and after[0] in result.output
+
+
+def test_printable_offline_report_carries_the_credential_not_a_live_token(offline_app):
+    client = offline_app.test_client()
+    _soup, certificate_id, compact = issue_offline(client)
+    page = BeautifulSoup(client.get(f"/certificates/{certificate_id}/print").data, "html.parser")
+    assert page.select_one("[data-qr-url]").get_text(strip=True) == (
+        f"https://credit.example/verify#{compact}")
+    assert "check it live" not in page.get_text()
+
+
+def test_an_index_taken_meanwhile_is_drawn_again(offline_app, db, monkeypatch):
+    """What two issues at once on PostgreSQL can do: both draw one free index."""
+    client = offline_app.test_client()
+    _soup, first_id, _compact = issue_offline(client)
+    taken = db.query("SELECT status_list, status_index FROM certificate_credentials"
+                     " WHERE certificate_id = ?", [first_id])[0]
+    draws = iter([(taken["status_list"], taken["status_index"])])
+    original = store.allocate_status
+    monkeypatch.setattr(store, "allocate_status",
+                        lambda conn, at: next(draws, None) or original(conn, at))
+    _soup, second_id, _compact = issue_offline(client)
+    rows = db.query("SELECT status_list, status_index FROM certificate_credentials"
+                    " ORDER BY status_index")
+    assert len(rows) == 2 and len({(r["status_list"], r["status_index"]) for r in rows}) == 2

@@ -41,7 +41,7 @@ def test_issue_verify_revoke_at_360px(page: Page, verifier: Page, live_server):
     assert [r.text for r in decoded] == [url], "the QR on screen holds its verify URL"
 
     verifier.goto(url)
-    expect(verifier.locator("h1")).to_contain_text("Valid: no active restrictions as of")
+    expect(verifier.locator("h1")).to_contain_text("Valid: every statement is true as of")
     expect(verifier.locator("#verdict")).to_contain_text("陈*")
     check_page(verifier)
 
@@ -90,8 +90,11 @@ def test_certificate_pages_in_chinese_and_print_version(page: Page, live_server)
     check_page(page)
 
 
-def test_defaulter_is_told_why_no_certificate(page: Page, live_server):
+def test_defaulter_is_told_which_statements_are_not_true_and_why(page: Page, live_server):
     sign_in(page, "defaulter")
     page.goto("/certificates")
-    expect(page.locator(".banner--restricted")).to_contain_text("You cannot get a certificate now")
+    preset = page.get_by_label("No active blacklist entry at all")
+    expect(preset).to_be_disabled()
+    expect(page.locator(f"#{preset.get_attribute('aria-describedby')}")).to_contain_text(
+        "Not true today, because of:")
     check_page(page)

@@ -49,14 +49,17 @@ def test_browser_family_is_coarse(ua, family):
     assert tokens.browser_family(ua) == family
 
 
-def test_restriction_query_agrees_with_the_records_rules(db):
+def test_active_entry_query_agrees_with_the_records_rules(db):
     today = date.today()
     answers = set()
     for row in db.query("SELECT DISTINCT id_number FROM entries ORDER BY id_number"):
         id_number = row["id_number"]
         summary = rules.summarise(entries.entries_for(db, id_number), today, 14)
-        restricted = store.has_restrictions(db, id_number, today.isoformat())
-        assert restricted == bool(summary.restrictions), id_number
+        active = store.active_blacklist_entries(db, id_number, today.isoformat())
+        by_rules = [entry["id"] for entry in summary.active
+                    if entry["state"] == rules.ACTIVE and entry["kind"] == "blacklist"]
+        assert [entry["id"] for entry in active] == sorted(by_rules), id_number
+        restricted = bool(active)
         answers.add(restricted)
     assert answers == {True, False}
 
@@ -74,7 +77,8 @@ def test_schema_is_strict_and_indexed(db):
     assert (scan_owner["referred_table"], scan_owner["constrained_columns"]) == (
         "certificates", ["certificate_id"])
     if not ON_POSTGRESQL:  # PostgreSQL columns always hold their declared type
-        for table in ("certificates", "certificate_scans"):
+        for table in ("certificates", "certificate_scans", "certificate_status_lists",
+                      "certificate_credentials"):
             definition = db.scalar("SELECT sql FROM sqlite_master WHERE name = ?", [table])
             assert definition.rstrip().endswith("STRICT"), table
 
