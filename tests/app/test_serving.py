@@ -61,6 +61,10 @@ def test_the_public_address_decides_what_qr_codes_say(database_url):
 
     clean = persona("clean")
     client.post("/login", data={"id_number": clean["id_number"], "password": clean["password"]})
-    issued = client.post("/certificates", data={"purpose": "rental", "days": "1", "audience": ""})
-    page = client.get(issued.headers["Location"]).get_data(as_text=True)
-    assert "https://credit.example.gov.cn/v/" in page and "localhost/v/" not in page
+    for mode, address in [("online", "/v/"), ("offline", "/verify#")]:
+        issued = client.post("/certificates", data={"statements": ["no_blacklist"], "mode": mode,
+                                                    "purpose": "rental", "hours": "24"})
+        assert issued.status_code == 303
+        page = client.get(issued.headers["Location"] + "/print").get_data(as_text=True)
+        assert f"https://credit.example.gov.cn{address}" in page
+        assert f"localhost{address}" not in page
