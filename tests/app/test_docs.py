@@ -36,3 +36,31 @@ def test_every_persona_is_in_the_readme_table(persona_name):
 
     p = persona(persona_name)
     assert re.search(rf"\| `{persona_name}` \| {p['id_number']} \| {p['name']} \|", README)
+
+
+def test_every_test_docs_security_names_exists():
+    """docs/security.md names the test that holds each control: a renamed or deleted test
+    must not leave a control there without one."""
+    text = (PROJECT_ROOT / "docs" / "security.md").read_text(encoding="utf-8")
+    missing = []
+    for cell in re.findall(r"`([^`]*?\.py(?:::[^`]*)?)`", text):
+        first, *names = cell.split("::")
+        path = PROJECT_ROOT / "tests" / first
+        if not first.startswith(("app/", "unit/", "browser/", "deployment/")):
+            continue
+        if not path.exists():
+            missing.append(cell)
+            continue
+        source = path.read_text(encoding="utf-8")
+        missing += [f"{first}::{name}" for name in names
+                    if not re.search(rf"^def {re.escape(name)}\(", source, re.M)]
+    # Later names in a cell without a file ("`::test_x`") belong to the file named before.
+    current = None
+    for cell in re.findall(r"`([^`]+)`", text):
+        if cell.startswith(("app/", "unit/", "browser/", "deployment/")):
+            current = PROJECT_ROOT / "tests" / cell.split("::")[0]
+        elif cell.startswith("::") and current is not None:
+            source = current.read_text(encoding="utf-8") if current.exists() else ""
+            if not re.search(rf"^def {re.escape(cell[2:])}\(", source, re.M):
+                missing.append(f"{current.name}{cell}")
+    assert not missing, f"tests named in docs/security.md that do not exist: {missing}"
