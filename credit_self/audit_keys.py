@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
-import os
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -31,7 +30,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from .config import INSTANCE_PATH
+from .config import INSTANCE_PATH, write_private_once
 
 SETTING = "CREDIT_SELF_AUDIT_SIGNING_KEY"
 DEFAULT_FILE = "audit-signing-key.pem"
@@ -44,22 +43,8 @@ class SigningKeyError(Exception):
 
 def generate(path: Path) -> None:
     """Write a new private key to `path` (mode 0600) unless one is there already."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pem = Ed25519PrivateKey.generate().private_bytes(
-        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    # Written to a private temporary file, then linked into place: link() fails if a key
-    # exists, so when several workers start at once exactly one key wins, and nobody
-    # reads a half-written file.
-    candidate = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(pem)
-    try:
-        os.link(candidate, path)
-    except FileExistsError:
-        pass
-    finally:
-        candidate.unlink()
+    write_private_once(path, Ed25519PrivateKey.generate().private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()))
 
 
 @functools.lru_cache(maxsize=8)

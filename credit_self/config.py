@@ -27,6 +27,25 @@ def setting(name: str, default: str | None = None) -> str | None:
     return default
 
 
+def write_private_once(path: Path, data: bytes) -> bool:
+    """Write `data` to `path`, readable by the owner only (0600), unless a file is there
+    already; True if this call wrote it. Written to a private temporary file, then linked
+    into place: link() fails if the file exists, so when several workers start at once
+    exactly one wins, and nobody reads a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    candidate = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(data)
+    try:
+        os.link(candidate, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        candidate.unlink()
+
+
 def _secret_key(instance_path: Path) -> str:
     """Return the signing key: from the environment, else one kept in instance/.
 
@@ -38,19 +57,7 @@ def _secret_key(instance_path: Path) -> str:
         return from_env
     key_file = instance_path / "secret_key"
     if not key_file.exists():
-        instance_path.mkdir(parents=True, exist_ok=True)
-        # Written to a private temporary file, then linked into place: link() fails if
-        # the key exists, so when several workers start at once exactly one key wins,
-        # and nobody can read a half-written file.
-        candidate = instance_path / f"secret_key.{os.getpid()}.tmp"
-        candidate.write_text(secrets.token_hex(32))
-        candidate.chmod(0o600)
-        try:
-            os.link(candidate, key_file)
-        except FileExistsError:
-            pass
-        finally:
-            candidate.unlink()
+        write_private_once(key_file, secrets.token_hex(32).encode())
     return key_file.read_text().strip()
 
 

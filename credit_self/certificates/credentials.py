@@ -78,18 +78,24 @@ class NotValid(ValueError):
     """The credential is not genuine or not well formed."""
 
 
+def _verified(jwt: str, keys: list[IssuerKey]) -> tuple[dict, dict]:
+    """(header, payload) of a compact JWS signed by the key its `kid` names; ValueError
+    when no key has that kid, jwcrypto's errors when the signature does not hold."""
+    header = json.loads(b64url_decode(jwt.split(".")[0]))
+    [key] = [k for k in keys if k.kid == header.get("kid")]
+    token = jws.JWS()
+    token.deserialize(jwt)
+    token.verify(key.key, alg="EdDSA")
+    return header, json.loads(token.payload)
+
+
 def verify(compact: str, keys: list[IssuerKey]) -> tuple[dict, dict]:
     """Check the signature and every disclosure; (payload, {claim: value} disclosed)."""
     jwt, *disclosures = compact.split("~")
     if not disclosures or disclosures[-1] != "":
         raise NotValid("an SD-JWT ends with ~")
     try:
-        header = json.loads(b64url_decode(jwt.split(".")[0]))
-        [key] = [k for k in keys if k.kid == header.get("kid")]
-        token = jws.JWS()
-        token.deserialize(jwt)
-        token.verify(key.key, alg="EdDSA")
-        payload = json.loads(token.payload)
+        header, payload = _verified(jwt, keys)
     except (ValueError, jws.InvalidJWSObject, jws.InvalidJWSSignature) as error:
         raise NotValid("signature") from error
     if header.get("typ") != CREDENTIAL_TYPE or payload.get("_sd_alg") != "sha-256":
@@ -122,11 +128,6 @@ def status_list_token(key: IssuerKey, *, uri: str, size: int, invalid: set[int],
 
 def status_of(token: str, keys: list[IssuerKey], index: int) -> tuple[int, dict]:
     """(the status at `index`, the list's payload) from a signed status list token."""
-    header = json.loads(b64url_decode(token.split(".")[0]))
-    [key] = [k for k in keys if k.kid == header.get("kid")]
-    checked = jws.JWS()
-    checked.deserialize(token)
-    checked.verify(key.key, alg="EdDSA")
-    payload = json.loads(checked.payload)
+    _header, payload = _verified(token, keys)
     bits = zlib.decompress(b64url_decode(payload["status_list"]["lst"]))
     return (bits[index // 8] >> (index % 8)) & 1, payload

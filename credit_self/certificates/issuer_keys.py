@@ -7,12 +7,13 @@ until every credential it may have signed has expired (its successor's creation 
 the longest validity), then it is simply no longer listed.
 """
 import functools
-import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from jwcrypto import jwk
+
+from ..config import write_private_once
 
 _NAME_FORMAT = "%Y%m%dT%H%M%SZ"
 
@@ -28,28 +29,12 @@ class IssuerKey:
                 "use": "sig"}
 
 
-def _write_private(path: Path, data: bytes) -> bool:
-    """Write a key file readable by the owner only; False if one is already there (two
-    workers starting together: the first one wins, as with the secret key)."""
-    candidate = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(data)
-    try:
-        os.link(candidate, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        candidate.unlink()
-
-
 def create(key_dir: Path, now: datetime) -> None:
     """Add a new signing key, created `now`."""
     key_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = jwk.JWK.generate(kty="OKP", crv="Ed25519")
     name = now.astimezone(timezone.utc).strftime(_NAME_FORMAT) + ".pem"
-    _write_private(key_dir / name, key.export_to_pem(private_key=True, password=None))
+    write_private_once(key_dir / name, key.export_to_pem(private_key=True, password=None))
 
 
 def load(key_dir: Path, now: datetime) -> list[IssuerKey]:
