@@ -54,6 +54,7 @@ STATUSES = {
     store.VALID: Tag(N_("Valid"), "green"),
     store.EXPIRED: Tag(N_("Expired"), "grey"),
     store.REVOKED: Tag(N_("Revoked"), "red"),
+    store.RESTRICTED: Tag(N_("Not valid: restrictions apply"), "red"),
 }
 
 

@@ -156,13 +156,26 @@ def scan_history(conn: Connection, certificate_id: str) -> tuple[list[dict], int
     return latest, total
 
 
-def status(certificate: dict, now: datetime) -> str:
-    """valid / expired / revoked, as the holder's list shows it."""
+def status(certificate: dict, now: datetime, active_entries: list[dict]) -> str:
+    """What a verifier would be told now: revoked, expired, restricted (a statement the
+    certificate makes is false today, given the holder's active blacklist entries) or
+    valid. The holder's pages show this, so they never disagree with a scan."""
     if certificate["revoked_at"]:
         return REVOKED
     if datetime.fromisoformat(certificate["expires_at"]) <= now:
         return EXPIRED
+    if restricting_entries(certificate, active_entries):
+        return RESTRICTED
     return VALID
+
+
+def restricting_entries(certificate: dict, active_entries: list[dict]) -> list[dict]:
+    """The active entries that make one of the certificate's statements false."""
+    found = {}
+    for statement in statements.decode(certificate["statements"]):
+        for entry in statements.contradicting(statement, active_entries):
+            found[entry["id"]] = entry
+    return list(found.values())
 
 
 # ------------------------------------------------------ offline credentials and status

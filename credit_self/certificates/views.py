@@ -138,24 +138,40 @@ def _restriction_summary(id_number: str):
     )
 
 
-def _false_statements() -> dict[str, list[dict]]:
-    """The statements the resident cannot have today, with the entries that stop each."""
+def _active_entries() -> tuple[list[dict], dict[int, dict]]:
+    """The resident's active blacklist entries (what statements deny), and the records'
+    own view of each (its list's name, its page) by id."""
     active = store.active_blacklist_entries(get_db(), current_user.id_number,
                                             clock.today().isoformat())
-    return statements.false_statements(active)
+    if not active:
+        return active, {}
+    return active, {entry["id"]: entry
+                    for entry in _restriction_summary(current_user.id_number).active}
+
+
+def _false_statements() -> dict[str, list[dict]]:
+    """The statements the resident cannot have today, with the entries that stop each."""
+    return statements.false_statements(_active_entries()[0])
+
+
+def _judged(*certificates: dict) -> None:
+    """Give each of the resident's certificates what a verifier would be told now
+    (`status`) and the entries that stop it (`restricted_by`)."""
+    active, by_id = _active_entries()
+    now = clock.now()
+    for certificate in certificates:
+        certificate["status"] = store.status(certificate, now, active)
+        certificate["restricted_by"] = [
+            by_id[entry["id"]] for entry in store.restricting_entries(certificate, active)
+            if entry["id"] in by_id]
 
 
 def _index_page(form: forms.IssueForm):
-    db = get_db()
-    now = clock.now()
-    certificates = store.certificates_for(db, current_user.id_number)
-    for certificate in certificates:
-        certificate["status"] = store.status(certificate, now)
-    summary = _restriction_summary(current_user.id_number)
-    # The records' own view of each blocking entry (its list's name, its page).
-    by_id = {entry["id"]: entry for entry in summary.active}
+    certificates = store.certificates_for(get_db(), current_user.id_number)
+    _judged(*certificates)
+    active, by_id = _active_entries()
     blocked = {statement: [by_id[entry["id"]] for entry in found if entry["id"] in by_id]
-               for statement, found in _false_statements().items()}
+               for statement, found in statements.false_statements(active).items()}
     return render_template(
         "certificates/index.html",
         form=form,
@@ -254,7 +270,7 @@ def _add_credential(db, certificate: dict) -> None:
 @resident_required
 def show(certificate_id: str):
     certificate = _own_certificate_or_404(certificate_id)
-    certificate["status"] = store.status(certificate, clock.now())
+    _judged(certificate)
     db = get_db()
     scans, scan_total = store.scan_history(db, certificate_id)
     return render_template(
@@ -274,7 +290,7 @@ def qr(certificate_id: str):
     if not is_partial_request():
         return redirect(url_for("certificates.show", certificate_id=certificate_id), code=303)
     certificate = _own_certificate_or_404(certificate_id)
-    certificate["status"] = store.status(certificate, clock.now())
+    _judged(certificate)
     return render_template(
         "certificates/_qr.html",
         refresh_seconds=tokens.SCREEN_REFRESH,
@@ -286,7 +302,7 @@ def qr(certificate_id: str):
 @resident_required
 def print_version(certificate_id: str):
     certificate = _own_certificate_or_404(certificate_id)
-    certificate["status"] = store.status(certificate, clock.now())
+    _judged(certificate)
     return render_template(
         "certificates/print.html",
         resident=entries.register_record(get_db(), current_user.id_number),
@@ -299,7 +315,7 @@ def print_version(certificate_id: str):
 def report_pdf(certificate_id: str):
     """The report as an A4 PDF in the reader's language, CJK fonts embedded."""
     certificate = _own_certificate_or_404(certificate_id)
-    certificate["status"] = store.status(certificate, clock.now())
+    _judged(certificate)
     if certificate["status"] != store.VALID:
         return render_error(404, _l("This certificate is no longer valid, so there is nothing to print."))
     html = render_template(
@@ -332,7 +348,7 @@ def revoke(certificate_id: str):
             )
     if is_partial_request():
         certificate = store.certificate_for(db, current_user.id_number, certificate_id)
-        certificate["status"] = store.status(certificate, clock.now())
+        _judged(certificate)
         return render_template(
             "certificates/_row.html", certificate=certificate, just_revoked=True,
         )

@@ -886,3 +886,33 @@ def test_an_index_taken_meanwhile_is_drawn_again(offline_app, db, monkeypatch):
     rows = db.query("SELECT status_list, status_index FROM certificate_credentials"
                     " ORDER BY status_index")
     assert len(rows) == 2 and len({(r["status_list"], r["status_index"]) for r in rows}) == 2
+
+
+def test_the_holders_pages_say_what_a_verifier_would_be_told_after_a_new_listing(
+        app, client, auth, db):
+    """A department lists the holder after issue: the list, the page and the print
+    version stop saying "Valid", hide the code and name the entry, as a scan would."""
+    certificate = issue_certificate(app)
+    token = token_for(app, certificate, kind=tokens.PRINT)
+    auth.login("clean")
+    pages = [f"/certificates", f"/certificates/{certificate['id']}",
+             f"/certificates/{certificate['id']}/print"]
+    for path in pages:
+        soup = BeautifulSoup(client.get(path).data, "html.parser")
+        assert soup.select_one(".qr__image") or path == "/certificates", path
+        assert "Not valid: restrictions apply" not in soup.get_text()
+    assert verdict_of(client, token) == "valid"
+
+    add_blacklist_entry(db, CLEAN["id_number"])
+    assert verdict_of(client, token) == "not_valid"
+    for path in pages:
+        soup = BeautifulSoup(client.get(path).data, "html.parser")
+        text = soup.get_text(" ", strip=True)
+        assert "Not valid: restrictions apply" in text or path.endswith("/print"), path
+        assert "is told it is not valid, because of: Restricted from high consumption" in text
+        assert soup.select_one(".qr__image") is None, f"{path} still shows a code"
+        tags = [tag.get_text(strip=True) for tag in soup.select(".tags")]
+        assert "Valid" not in tags, f"{path} still says Valid"
+    # Revoking stays possible while it is restricted.
+    page = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
+    assert page.find("button", string=re.compile("Revoke"))
