@@ -14,3 +14,8 @@ entry_changed = _signals.signal("entry-changed")
 # A resident opened their own record (/me): a moment to look at what is about to change.
 # Sent with conn, id_number, entries (every entry, as records reads them).
 record_viewed = _signals.signal("record-viewed")
+
+# A resident was told something (an inbox message was written). Sent with conn,
+# id_number, kind, entry_id, correction_id, params: the hook for other channels (SMS),
+# which word the message from kind and params in the resident's language.
+resident_told = _signals.signal("resident-told")

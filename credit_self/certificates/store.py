@@ -23,8 +23,8 @@ RESTRICTED = "restricted"
 NOT_GENUINE = "not_genuine"
 
 # Same rule as records.rules.entry_state + summarise: a restriction is a sanction of a
-# blacklist entry that is listed (not withdrawn or restored), already listed and not yet
-# expired. One EXISTS on the entries(id_number) index, so a scan stays cheap. `{holder}`
+# blacklist entry that is listed (not withdrawn or restored), in effect (its notice period,
+# `publish_on`, over) and not yet expired. One EXISTS on the entries(id_number) index, so a scan stays cheap. `{holder}`
 # is the SQL naming the holder's ID number.
 _ANY_RESTRICTION = """EXISTS (
     SELECT 1 FROM entries e
@@ -32,7 +32,7 @@ _ANY_RESTRICTION = """EXISTS (
     JOIN list_sanctions ls ON ls.list_code = e.list_code
     WHERE e.id_number = {holder}
       AND e.status NOT IN ('withdrawn', 'restored')
-      AND e.listed_on <= :today
+      AND COALESCE(e.publish_on, e.listed_on) <= :today
       AND (e.expires_on IS NULL OR e.expires_on > :today)
 )"""
 _RESTRICTED_SQL = "SELECT " + _ANY_RESTRICTION.format(holder=":id_number")

@@ -241,14 +241,19 @@ def add_information(correction_id: int) -> Response | str:
 def inbox() -> str:
     """Messages newest first; opening the inbox marks them read (shown as "New" once)."""
     db = get_db()
-    data.note_expiring_entries(db, current_user.id_number,
-                               records_entries.entries_for(db, current_user.id_number),
-                               clock.now(), clock.today())
+    today = clock.today()
+    found = records_entries.entries_for(db, current_user.id_number)
+    data.note_expiring_entries(db, current_user.id_number, found, clock.now(), today)
+    entries_by_id = {entry["id"]: entry for entry in found}
+    for entry in found:
+        entry["state"] = rules.entry_state(entry, today)
     messages = data.inbox(db, current_user.id_number)
+    for message in messages:
+        message["entry"] = entries_by_id.get(message["entry_id"])
     shown_new = [m["id"] for m in messages if m["read_at"] is None]
     if shown_new:  # no write when nothing is new
         data.mark_read(db, current_user.id_number, shown_new, clock.now())
-    return render_template("corrections/inbox.html", messages=messages)
+    return render_template("corrections/inbox.html", threads=data.threads(messages))
 
 
 def _note_expiring_entries(_sender, conn, id_number: str, entries: list[dict], **_kw) -> None:
@@ -257,6 +262,16 @@ def _note_expiring_entries(_sender, conn, id_number: str, entries: list[dict], *
 
 
 signals.record_viewed.connect(_note_expiring_entries)
+
+
+def _note_entry_change(_sender, conn, entry_id: int, id_number: str, change: str, fields: dict,
+                       at: str, correction_id: int | None = None, **_kw) -> None:
+    """An entry was added or changed (a feed, a decision): tell its resident in the inbox."""
+    data.note_entry_change(conn, entry_id, id_number, change, fields, at, correction_id,
+                           clock.today())
+
+
+signals.entry_changed.connect(_note_entry_change)
 
 
 # ---------------------------------------------------------------- reviewers
@@ -385,4 +400,5 @@ def init_app(app: Flask) -> None:
         correction_repair_reason=forms.REPAIR_REASON,
         correction_action_results=forms.ACTION_RESULTS,
         correction_events=forms.EVENTS,
+        entry_change_fields=forms.CHANGED_FIELDS,
     )

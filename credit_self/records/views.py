@@ -68,3 +68,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.update(entry_kinds=labels.ENTRY_KINDS, entry_states=labels.ENTRY_STATES)
     app.add_template_filter(labels.expiry_text)
+    app.add_template_filter(rules.takes_effect_on)

@@ -1,0 +1,117 @@
+"""Told before it counts and told when it changes: notice periods (`publish_on`) on
+department feeds, and one inbox message in plain words for every new or changed entry."""
+import io
+from datetime import datetime, timezone
+
+import pytest
+
+from credit_self import signals
+from credit_self.certificates import store, tokens
+from credit_self.db import engine_for, write_transaction
+from tests.conftest import AuthActions, make_test_app, persona, staff_login
+
+CLEAN = persona("clean")
+T0 = datetime(2026, 12, 3, 2, 0, tzinfo=timezone.utc)  # 3 December, 10:00 in Shanghai
+AFTER_NOTICE = datetime(2026, 12, 5, 2, 0, tzinfo=timezone.utc)
+HEADER = "id_number,name,facts,document_no,listed_on,expires_on,source_agency"
+
+
+@pytest.fixture
+def app(database_url):
+    return make_test_app(database_url, NOW=T0)
+
+
+def feed(tmp_path, *rows, header=HEADER):
+    path = tmp_path / "feed.csv"
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def railway_row(doc="沪铁公（2026）1号", publish_on=None):
+    row = f"{CLEAN['id_number']},{CLEAN['name']},持无效车票乘车,{doc},2026-12-01,2027-12-01,上海铁路公安局"
+    return row if publish_on is None else f"{row},{publish_on}"
+
+
+def import_list(app, path):
+    return app.test_cli_runner().invoke(args=["import-list", str(path), "--list", "railway_misconduct"])
+
+
+def issue_certificate(app, at):
+    with engine_for(app).connect() as conn, write_transaction(conn):
+        certificate = store.create(conn, CLEAN["id_number"], "rental", None, at, 7)
+    return tokens.make_token([app.config["SECRET_KEY"]], certificate["id"], tokens.PRINT, at)
+
+
+def test_a_listing_with_a_notice_period_counts_only_from_publish_on(app, database_url, db, tmp_path):
+    result = import_list(app, feed(tmp_path, railway_row(publish_on="2026-12-05"),
+                                   header=HEADER + ",publish_on"))
+    assert result.exit_code == 0, result.output
+    assert db.scalar("SELECT publish_on FROM entries WHERE document_no = ?",
+                     ["沪铁公（2026）1号"]) == "2026-12-05"
+    token = issue_certificate(app, T0)
+    client = app.test_client()
+    AuthActions(client).login("clean")
+    me = client.get("/me").get_data(as_text=True)
+    assert "Notice: takes effect on 5 December 2026" in me
+    assert "No active restrictions" in me
+    assert client.get(f"/api/v1/verify/{token}").json["verdict"] == "valid"
+    entry = db.scalar("SELECT id FROM entries WHERE document_no = ?", ["沪铁公（2026）1号"])
+    # It can be objected to while it is a notice.
+    assert client.get(f"/me/entries/{entry}/correction").status_code == 200
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "You were added to the Railway passenger misconduct list by 上海铁路公安局." in inbox
+    assert "From 5 December 2026:" in inbox and "you can object now" in inbox
+
+    later = make_test_app(database_url, NOW=AFTER_NOTICE)
+    later_client = later.test_client()
+    AuthActions(later_client).login("clean")
+    me = later_client.get("/me").get_data(as_text=True)
+    assert "Notice: takes effect" not in me and "No active restrictions" not in me
+    assert later_client.get(f"/api/v1/verify/{token}").json["verdict"] == "not_valid"
+
+
+def test_without_publish_on_an_entry_takes_effect_on_its_listing_date(app, db, tmp_path):
+    assert import_list(app, feed(tmp_path, railway_row())).exit_code == 0
+    assert db.scalar("SELECT publish_on FROM entries WHERE document_no = ?",
+                     ["沪铁公（2026）1号"]) is None
+    client = app.test_client()
+    AuthActions(client).login("clean")
+    me = client.get("/me").get_data(as_text=True)
+    assert "Notice: takes effect" not in me and "No active restrictions" not in me
+    assert "From 1 December 2026:" in client.get("/inbox").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("publish_on, output", [
+    ("2026-12-02", "publish_before_import"),
+    ("2026-12-32", "bad_date"),
+])
+def test_publish_on_before_the_import_date_is_refused(app, db, tmp_path, publish_on, output):
+    result = import_list(app, feed(tmp_path, railway_row(publish_on=publish_on),
+                                   header=HEADER + ",publish_on"))
+    assert result.exit_code != 0 and output in result.output
+    assert db.scalar("SELECT COUNT(*) FROM entries WHERE document_no = ?", ["沪铁公（2026）1号"]) == 0
+
+
+def test_the_admin_upload_words_the_publish_on_refusal(app, db):
+    client = app.test_client()
+    staff_login(client, "superadmin")
+    text = "\n".join([HEADER + ",publish_on", railway_row(publish_on="2026-11-30")]) + "\n"
+    page = client.post("/admin/imports", data={
+        "list_code": "railway_misconduct",
+        "feed": (io.BytesIO(text.encode()), "feed.csv")}, content_type="multipart/form-data",
+        follow_redirects=True).get_data(as_text=True)
+    assert "a notice period must start on or after the import date" in page
+
+
+def test_every_inbox_message_is_also_announced_for_other_channels(app, tmp_path):
+    told = []
+
+    def listener(_sender, **kw):
+        told.append((kw["id_number"], kw["kind"]))
+
+    signals.resident_told.connect(listener)
+    try:
+        assert import_list(app, feed(tmp_path, railway_row())).exit_code == 0
+    finally:
+        signals.resident_told.disconnect(listener)
+    assert told == [(CLEAN["id_number"], "entry_added")]
