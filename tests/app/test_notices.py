@@ -4,8 +4,10 @@ import io
 from datetime import datetime, timezone
 
 import pytest
+from bs4 import BeautifulSoup
 
 from credit_self import signals
+from credit_self.corrections import data
 from credit_self.certificates import store, tokens
 from credit_self.db import engine_for, write_transaction
 from tests.conftest import AuthActions, make_test_app, persona, staff_login
@@ -115,3 +117,62 @@ def test_every_inbox_message_is_also_announced_for_other_channels(app, tmp_path)
     finally:
         signals.resident_told.disconnect(listener)
     assert told == [(CLEAN["id_number"], "entry_added")]
+
+
+def _threads(html: str) -> list[str]:
+    soup = BeautifulSoup(html, "html.parser")
+    return [" ".join(card.get_text(" ").split()) for card in soup.select("article.message")]
+
+
+def _withdraw_by_decision(db, who: str, list_code: str, now: datetime) -> str:
+    """File an objection to the resident's entry and uphold it (withdrawn); its reference."""
+    id_number = persona(who)["id_number"]
+    entry = db.scalar("SELECT id FROM entries WHERE id_number = ? AND list_code = ?",
+                      [id_number, list_code])
+    filed = data.file_correction(db, id_number, entry, data.OBJECTION, "not_me",
+                                 "The ticket record is another passenger's, not mine.", "", False,
+                                 now, now.date(), f"resident:{id_number}")
+    data.start_review(db, filed["id"], now, "reviewer:demo-reviewer")
+    data.decide(db, filed["id"], "uphold", "Another passenger.", "withdraw", None, None, now,
+                "reviewer:demo-reviewer")
+    return filed["reference"]
+
+
+def test_a_decision_is_one_thread_saying_how_many_restrictions_were_lifted(app, db):
+    reference = _withdraw_by_decision(db, "train_expiring", "railway_misconduct", T0)
+    client = app.test_client()
+    AuthActions(client).login("train_expiring")
+    threads = _threads(client.get("/inbox").get_data(as_text=True))
+    about = [t for t in threads if reference in t]
+    assert len(about) == 1, threads  # submitted, in review, upheld, entry withdrawn: one thread
+    thread = about[0]
+    for words in ("Submitted", "In review", "Upheld",
+                  "Your entry on the Railway passenger misconduct list was withdrawn.",
+                  "1 restriction was lifted.", f"This follows your correction {reference}."):
+        assert words in thread
+
+
+def test_a_restriction_another_entry_still_imposes_is_not_counted_as_lifted(app, db):
+    # Of the 9 restrictions of restricted consumption, 7 also come with the resident's
+    # judgment-defaulter entry: only 2 (vehicles, luxury offices) end.
+    _withdraw_by_decision(db, "defaulter", "restricted_consumption", T0)
+    client = app.test_client()
+    AuthActions(client).login("defaulter")
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "2 restrictions were lifted." in inbox and "9 restrictions" not in inbox
+
+
+def test_an_entry_that_ended_is_told_with_the_restrictions_it_lifted(database_url, db):
+    ends = db.scalar("SELECT expires_on FROM entries WHERE id_number = ? AND list_code = ?",
+                     [persona("train_expiring")["id_number"], "railway_misconduct"])
+    day_after = datetime.fromisoformat(ends).replace(hour=2, tzinfo=timezone.utc)
+    later = make_test_app(database_url, NOW=day_after)
+    client = later.test_client()
+    AuthActions(client).login("train_expiring")
+    threads = _threads(client.get("/inbox").get_data(as_text=True))
+    ended = [t for t in threads if "An entry about you ended" in t]
+    assert len(ended) == 1
+    assert "Railway passenger misconduct ended on" in ended[0] and "1 restriction was lifted." in ended[0]
+    # Told once: opening the inbox again adds nothing.
+    again = _threads(client.get("/inbox").get_data(as_text=True))
+    assert len([t for t in again if "An entry about you ended" in t]) == 1
