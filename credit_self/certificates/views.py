@@ -207,6 +207,16 @@ def print_version(certificate_id: str):
     )
 
 
+@bp.get("/certificates/<certificate_id>/revoke")
+@resident_required
+def revoke_confirm(certificate_id: str):
+    """Ask before revoking (it cannot be undone); the page's form posts to revoke."""
+    certificate = _own_certificate_or_404(certificate_id)
+    if store.status(certificate, clock.now()) != "valid":
+        return redirect(url_for("certificates.show", certificate_id=certificate_id), code=303)
+    return render_template("certificates/revoke.html", certificate=certificate)
+
+
 @bp.post("/certificates/<certificate_id>/revoke")
 @resident_required
 def revoke(certificate_id: str):

@@ -205,6 +205,16 @@ def _after_change(correction_id: int, message, category: str) -> Response | str:
     return _see_other("corrections.detail", correction_id=correction_id)
 
 
+@bp.get("/corrections/<int:correction_id>/withdraw")
+@resident_required
+def withdraw_confirm(correction_id: int) -> Response | str:
+    """Ask before withdrawing, saying that "Under dispute" ends; the form posts to withdraw."""
+    correction = _own_correction(correction_id)
+    if correction["status"] not in data.OPEN_STATUSES:
+        return _see_other("corrections.detail", correction_id=correction_id)
+    return render_template("corrections/withdraw.html", correction=correction)
+
+
 @bp.post("/corrections/<int:correction_id>/withdraw")
 @resident_required
 def withdraw(correction_id: int) -> Response | str:

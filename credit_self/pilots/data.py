@@ -245,6 +245,16 @@ def events_held(conn: Connection, code: str, id_number: str) -> int:
 # ---------------------------------------------------------------------------------
 
 
+def held_by_pilot(conn: Connection, code: str) -> dict:
+    """What closing would end: residents enrolled now and score events held."""
+    return {
+        "enrolled": scalar(conn, "SELECT COUNT(*) FROM enrolments WHERE pilot_code = :code "
+                                 "AND state = 'in'", code=code),
+        "events": scalar(conn, "SELECT COUNT(*) FROM score_events WHERE pilot_code = :code",
+                         code=code),
+    }
+
+
 def can_manage(role: str, own_pilot: str | None, code: str) -> bool:
     """Pilot admins act only on their own pilot; superadmins on every pilot."""
     return role == "superadmin" or (role == "pilot_admin" and own_pilot == code)

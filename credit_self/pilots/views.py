@@ -204,7 +204,8 @@ def toggle(code: str, action: str):
             flash(str(TOGGLED[action]), "success")
         return redirect(url_for("pilots_admin.pilot", code=code), code=303)
     return render_template("pilots/admin/toggle.html", pilot=managed, action=action, form=form,
-                           retention_days=data.RETENTION_DAYS)
+                           retention_days=data.RETENTION_DAYS,
+                           held=data.held_by_pilot(db, code) if action == "close" else None)
 
 
 def _event_page(pilot: dict, lookup=None, event=None, resident=None):

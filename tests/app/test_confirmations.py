@@ -88,3 +88,59 @@ def test_an_event_dated_before_the_current_opt_in_is_refused(app, db):
     assert message in page.select_one(".error-summary").get_text()
     assert page.select_one('.error-summary a[href="#occurred_on"]') is not None
     assert pilots.events_held(db, "rongcheng", MEMBER) == before
+
+
+# ---------------------------------------------------------------- certificates
+
+
+def test_revoking_a_certificate_asks_first_without_javascript(client, auth, db):
+    auth.login("clean")
+    client.post("/certificates", data={"purpose": "rental", "audience": "Mr Wang", "days": "3"})
+    certificate = db.scalar("SELECT id FROM certificates WHERE id_number = ? ORDER BY issued_at DESC",
+                            [persona("clean")["id_number"]])
+    for page in ("/certificates", f"/certificates/{certificate}"):
+        html = client.get(page).get_data(as_text=True)
+        soup = BeautifulSoup(html, "html.parser")
+        assert soup.select_one(f'main a[href="/certificates/{certificate}/revoke"]') is not None
+        assert soup.select_one(f'form[action="/certificates/{certificate}/revoke"]') is None
+    page = client.get(f"/certificates/{certificate}/revoke")
+    assert "anyone who checks it will see" in main_text(page)
+    assert db.scalar("SELECT revoked_at FROM certificates WHERE id = ?", [certificate]) is None
+    form = confirm_form(page)
+    assert client.post(form["action"], data=form["data"]).status_code == 303
+    assert db.scalar("SELECT revoked_at FROM certificates WHERE id = ?", [certificate]) is not None
+    # Nothing left to confirm: the page sends the resident to the certificate.
+    assert client.get(f"/certificates/{certificate}/revoke").status_code == 303
+
+
+# ---------------------------------------------------------------- corrections
+
+
+def test_withdrawing_a_correction_asks_first_saying_under_dispute_ends(client, auth, db):
+    auth.login("mixup")
+    correction = db.query("SELECT id, reference FROM corrections WHERE id_number = ? "
+                          "AND status = 'submitted'", [persona("mixup")["id_number"]])[0]
+    detail = BeautifulSoup(client.get(f"/corrections/{correction['id']}").get_data(as_text=True),
+                           "html.parser")
+    link = detail.select_one(f'a[href="/corrections/{correction["id"]}/withdraw"]')
+    assert link is not None and correction["reference"] in link.get_text()
+    page = client.get(f"/corrections/{correction['id']}/withdraw")
+    assert 'stops being marked "Under dispute"' in main_text(page)
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [correction["id"]]) == "submitted"
+    form = confirm_form(page)
+    assert client.post(form["action"], data=form["data"]).status_code == 303
+    assert db.scalar("SELECT status FROM corrections WHERE id = ?", [correction["id"]]) == "withdrawn"
+
+
+# ---------------------------------------------------------------- closing a pilot
+
+
+def test_closing_a_pilot_says_how_many_residents_and_events_it_ends(client, db):
+    staff_login(client, "pilot_admin")
+    held = pilots.held_by_pilot(db, "rongcheng")
+    text = main_text(client.get("/admin/pilots/rongcheng/close"))
+    assert held["enrolled"] >= 1 and held["events"] >= 8
+    residents = "resident stops" if held["enrolled"] == 1 else "residents stop"
+    assert f"{held['enrolled']} enrolled {residents} being scored." in text
+    assert f"{held['events']} score events will be erased 30 days after closing." in text
+    assert pilots.get_pilot(db, "rongcheng")["status"] == "active"
