@@ -55,6 +55,7 @@ _resident_pages: list[NavItem] = []
 _admin_tools: list[AdminTool] = []
 _entry_tag_providers: list[Callable[[dict], list[Tag]]] = []
 _entry_panels: list[str] = []
+_decision_describers: list[Callable[[int], dict | None]] = []
 
 
 def add_resident_page(endpoint: str, label: str, order: int,
@@ -98,3 +99,18 @@ def add_entry_panel(template: str) -> None:
 
 def entry_panels() -> list[str]:
     return list(_entry_panels)
+
+
+def add_decision_describer(describer: Callable[[int], dict | None]) -> None:
+    """`describer(correction_id)` names the decision that changed an entry, for its card:
+    {"reference", "note", "url"}, or None when it is not the describer's (or not the
+    reader's) correction."""
+    if describer not in _decision_describers:
+        _decision_describers.append(describer)
+
+
+def entry_decision(correction_id: int | None) -> dict | None:
+    if correction_id is None:
+        return None
+    return next((found for describer in _decision_describers
+                 if (found := describer(correction_id)) is not None), None)

@@ -118,6 +118,13 @@ def correction_for(conn: Connection, id_number: str, correction_id: int) -> dict
     return found[0] if found else None
 
 
+def decision_for(conn: Connection, id_number: str, correction_id: int) -> dict | None:
+    """The resident's upheld correction: its reference and the reviewer's note."""
+    return first(conn, "SELECT reference, decision_note FROM corrections WHERE id = :id "
+                       "AND id_number = :id_number AND status = 'upheld'",
+                 id=correction_id, id_number=id_number)
+
+
 def correction_owner(conn: Connection, correction_id: int) -> str | None:
     return scalar(conn, "SELECT id_number FROM corrections WHERE id = :id", id=correction_id)
 

@@ -18,6 +18,7 @@ from ..db import get_db
 from ..formatters import localized
 from ..htmx import is_partial_request
 from ..records import entries as records_entries
+from ..records import labels as record_labels
 from ..records import rules
 from . import data, forms
 
@@ -57,6 +58,20 @@ def _dispute_tags(entry: dict) -> list:
 
 
 registry.add_entry_tags(_dispute_tags)
+
+
+def _decision(correction_id: int) -> dict | None:
+    """The signed-in resident's upheld correction that changed an entry, for its card."""
+    if not (current_user.is_authenticated and current_user.is_resident):
+        return None
+    found = data.decision_for(get_db(), current_user.id_number, correction_id)
+    if found is None:
+        return None
+    return {"reference": found["reference"], "note": found["decision_note"],
+            "url": url_for("corrections.detail", correction_id=correction_id)}
+
+
+registry.add_decision_describer(_decision)
 registry.add_entry_panel("corrections/_entry_actions.html")
 
 
@@ -104,10 +119,12 @@ def _not_me_statement(entry: dict) -> str:
 
     resident = records_entries.register_record(get_db(), current_user.id_number)
     labels = {"name": _("name"), "sex": _("sex"), "birth_year": _("year of birth"),
-              "region_code": _("region code")}
+              "region_code": _("home district")}
     lines = [
         _("%(field)s: recorded %(recorded)s, but mine is %(register)s",
-          field=labels[d["field"]], recorded=d["recorded"], register=d["register"])
+          field=labels[d["field"]],
+          recorded=record_labels.identifier_words(d["field"], d["recorded"]),
+          register=record_labels.identifier_words(d["field"], d["register"]))
         for d in rules.identifier_differences(entry, resident)
     ]
     return "\n".join([_("This entry is not about me. The department recorded another "

@@ -69,6 +69,18 @@ def history(conn: Connection, entry_id: int) -> list[dict]:
                 id=entry_id)
 
 
+def closing_changes(conn: Connection, entry_ids: list[int]) -> dict[int, dict]:
+    """The status change that closed each entry (its last one): when, why, and the
+    correction whose decision made it (correction_id), by entry id."""
+    found: dict[int, dict] = {}
+    for start in range(0, len(entry_ids), 500):
+        for row in rows(conn, sql("SELECT entry_id, at, reason, correction_id FROM entry_history "
+                                  "WHERE field = 'status' AND entry_id IN :ids ORDER BY at, id",
+                                  "ids"), ids=entry_ids[start:start + 500]):
+            found[row["entry_id"]] = row
+    return found
+
+
 # ------------------------------------------------------------------ writes
 # Callers hold the write transaction; receivers of `entry_changed` write in it too.
 

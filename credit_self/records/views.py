@@ -24,12 +24,20 @@ def my_record() -> str:
     signals.record_viewed.send("records", conn=db, id_number=current_user.id_number,
                                entries=found)
     summary = rules.summarise(found, clock.today(), current_app.config["EXPIRY_WARNING_DAYS"])
+    _attach_closing(db, summary.closed)
     return render_template(
         "records/my_record.html",
         summary=summary,
         resident=entries.register_record(db, current_user.id_number),
         today=clock.today(),
     )
+
+
+def _attach_closing(db, closed: list[dict]) -> None:
+    """Withdrawn and restored entries say when, why and by whose decision."""
+    changes = entries.closing_changes(db, [entry["id"] for entry in closed])
+    for entry in closed:
+        entry["closing"] = changes.get(entry["id"])
 
 
 def _own_entry(entry_id: int) -> dict:
@@ -40,6 +48,8 @@ def _own_entry(entry_id: int) -> dict:
         refuse_read("entry_read_refused", entries.entry_owner(db, entry_id), {"entry_id": entry_id})
     entry["state"] = rules.entry_state(entry, clock.today())
     entry["earliest_repair"] = rules.earliest_repair_date(entry)
+    if entry["state"] in (rules.WITHDRAWN, rules.RESTORED):
+        _attach_closing(db, [entry])
     return entry
 
 
@@ -69,3 +79,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(entry_kinds=labels.ENTRY_KINDS, entry_states=labels.ENTRY_STATES)
     app.add_template_filter(labels.expiry_text)
     app.add_template_filter(rules.takes_effect_on)
+    app.add_template_filter(labels.identifier_words)

@@ -176,3 +176,80 @@ def test_an_entry_that_ended_is_told_with_the_restrictions_it_lifted(database_ur
     # Told once: opening the inbox again adds nothing.
     again = _threads(client.get("/inbox").get_data(as_text=True))
     assert len([t for t in again if "An entry about you ended" in t]) == 1
+
+
+# ---------------------------------------------------------------- entries in every state
+
+
+def _card(client, entry_id: int, path: str = "/me") -> str:
+    """The entry's card on /me, or the main part of its own page."""
+    soup = BeautifulSoup(client.get(path).get_data(as_text=True), "html.parser")
+    found = soup.select_one(f"#entry-{entry_id}" if path == "/me" else "main")
+    return " ".join(found.get_text(" ").split())
+
+
+def _entry(db, who: str, list_code: str, status: str | None = None) -> int:
+    statement = "SELECT id FROM entries WHERE id_number = ? AND list_code = ?"
+    params = [persona(who)["id_number"], list_code]
+    if status:
+        statement += " AND status = ?"
+        params.append(status)
+    return db.scalar(statement, params)
+
+
+def test_a_withdrawn_entry_says_when_why_and_by_whose_decision(app, db):
+    client = app.test_client()
+    AuthActions(client).login("defaulter")
+    entry = _entry(db, "defaulter", "aviation_misconduct", "withdrawn")
+    for text in (_card(client, entry), _card(client, entry, f"/me/entries/{entry}")):
+        assert "Withdrawn on" in text and "Listed in error: the decision was revoked on review." in text
+        assert "Decision Withdrawn by" in text
+        assert "Ends" not in text and "No end date" not in text
+
+
+def test_an_entry_withdrawn_on_a_correction_names_the_decision(app, db):
+    reference = _withdraw_by_decision(db, "train_expiring", "railway_misconduct", T0)
+    client = app.test_client()
+    AuthActions(client).login("train_expiring")
+    entry = _entry(db, "train_expiring", "railway_misconduct")
+    text = _card(client, entry)
+    assert "Withdrawn on 3 December 2026" in text
+    assert f"Your correction {reference} was upheld" in text and "Another passenger." in text
+    assert "days left" not in text and "Ends" not in text
+    link = BeautifulSoup(client.get("/me").get_data(as_text=True), "html.parser").select_one(
+        f"#entry-{entry} a[href^='/corrections/']")
+    assert link is not None and reference in link.get_text()
+
+
+def test_an_expired_entry_gives_the_day_it_ended(app, db):
+    client = app.test_client()
+    AuthActions(client).login("defaulter")
+    entry = _entry(db, "defaulter", "railway_misconduct")
+    ended = db.scalar("SELECT expires_on FROM entries WHERE id = ?", [entry])
+    text = _card(client, entry)
+    day = datetime.fromisoformat(ended)
+    assert f"Ended on {day.day} {day:%B %Y}" in text and "days ago" not in text
+
+
+def test_the_mix_up_box_and_the_prefilled_statement_speak_in_words(app, db):
+    client = app.test_client()
+    AuthActions(client).login("mixup")
+    entry = _entry(db, "mixup", "judgment_defaulter")
+    box = BeautifulSoup(client.get(f"/me/entries/{entry}").get_data(as_text=True),
+                        "html.parser").select_one(".notice--warning").get_text(" ")
+    box = " ".join(box.split())
+    assert "Sex: the department recorded female; the register says male" in box
+    assert ("Home district: the department recorded Minhang District (310112); "
+            "the register says Pudong New Area (310115)") in box
+    assert "recorded F" not in box
+    chinese = BeautifulSoup(client.get(f"/me/entries/{entry}", headers={"Accept-Language": "zh-CN"})
+                            .get_data(as_text=True), "html.parser").select_one(".notice--warning")
+    assert "女" in chinese.get_text() and "闵行区" in chinese.get_text()
+    # The pre-filled "not me" statement too.
+    open_one = db.scalar("SELECT id FROM corrections WHERE entry_id = ? AND status = 'submitted'", [entry])
+    data.withdraw(db, persona("mixup")["id_number"], open_one, T0, "resident:test")
+    form = BeautifulSoup(client.get(f"/me/entries/{entry}/correction?reason=not_me")
+                         .get_data(as_text=True), "html.parser")
+    statement = form.select_one("#statement").get_text()
+    assert "sex: recorded female, but mine is male" in statement
+    assert "home district: recorded Minhang District (310112), but mine is Pudong New Area (310115)" in statement
