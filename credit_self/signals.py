@@ -7,8 +7,9 @@ from blinker import Namespace
 _signals = Namespace()
 
 # An entry was added or changed (a department feed, a decision on a correction).
-# Sent with conn, entry_id, id_number, change ("added", "changed", "status"),
-# fields {field: (old, new)}, at, and correction_id when a decision caused it.
+# Sent with conn, entry_id, id_number, change ("added", "changed"), fields
+# {field: (old, new)} (for "added", every column from None), at, actor, reason, and
+# correction_id when a decision caused it.
 entry_changed = _signals.signal("entry-changed")
 
 # A resident opened their own record (/me): a moment to look at what is about to change.

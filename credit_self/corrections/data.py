@@ -340,11 +340,12 @@ def note_entry_change(conn: Connection, entry_id: int, id_number: str, change: s
                       fields: dict, at: str, correction_id: int | None, today: date) -> None:
     """One inbox message for an entry added (a department feed) or changed (a feed, a
     reviewer's decision, a restoration), in the sender's transaction."""
-    entry = records_entries.entry_for(conn, id_number, entry_id)
     if change == "added":
+        new = {field: value for field, (_, value) in fields.items()}
         _message(conn, id_number, at, "entry_added", None, entry_id,
-                 {"takes_effect_on": rules.takes_effect_on(entry).isoformat()})
+                 {"takes_effect_on": rules.takes_effect_on(new).isoformat()})
         return
+    entry = records_entries.entry_for(conn, id_number, entry_id)
     # facts_en and facts_zh are one thing to the resident.
     params: dict = {"fields": sorted({field.removesuffix("_en").removesuffix("_zh")
                                       for field in fields})}

@@ -108,8 +108,10 @@ def add_entries(conn: Connection, new: list[dict], actor: str, at: str, reason: 
         for entry_id, entry in zip(entry_ids, new)
     ])
     for entry_id, entry in zip(entry_ids, new):
+        # A new entry's fields all change from nothing: receivers need no query.
         signals.entry_changed.send("records", conn=conn, entry_id=entry_id,
-                                   id_number=entry["id_number"], change="added", fields={},
+                                   id_number=entry["id_number"], change="added",
+                                   fields={name: (None, value) for name, value in entry.items()},
                                    at=at, actor=actor, reason=reason, correction_id=None)
     return entry_ids
 

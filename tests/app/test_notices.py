@@ -253,3 +253,14 @@ def test_the_mix_up_box_and_the_prefilled_statement_speak_in_words(app, db):
     statement = form.select_one("#statement").get_text()
     assert "sex: recorded female, but mine is male" in statement
     assert "home district: recorded Minhang District (310112), but mine is Pudong New Area (310115)" in statement
+
+
+def test_the_admin_upload_shows_when_a_noticed_entry_takes_effect(app, db):
+    client = app.test_client()
+    staff_login(client, "superadmin")
+    text = "\n".join([HEADER + ",publish_on", railway_row(publish_on="2026-12-20")]) + "\n"
+    page = client.post("/admin/imports", data={
+        "list_code": "railway_misconduct",
+        "feed": (io.BytesIO(text.encode()), "feed.csv")}, content_type="multipart/form-data",
+        follow_redirects=True).get_data(as_text=True)
+    assert "takes effect on 20 December 2026" in page
