@@ -63,6 +63,8 @@ def test_a_listing_with_a_notice_period_counts_only_from_publish_on(app, databas
     inbox = client.get("/inbox").get_data(as_text=True)
     assert "You were added to the Railway passenger misconduct list by 上海铁路公安局." in inbox
     assert "From 5 December 2026:" in inbox and "you can object now" in inbox
+    link = BeautifulSoup(inbox, "html.parser").select_one(f'a[href="/me/entries/{entry}/correction"]')
+    assert link is not None and "Object to this entry" in link.get_text(), inbox[inbox.find("<main"):]
 
     later = make_test_app(database_url, NOW=AFTER_NOTICE)
     later_client = later.test_client()
