@@ -266,3 +266,12 @@ def test_the_admin_upload_shows_when_a_noticed_entry_takes_effect(app, db):
         "feed": (io.BytesIO(text.encode()), "feed.csv")}, content_type="multipart/form-data",
         follow_redirects=True).get_data(as_text=True)
     assert "takes effect on 20 December 2026" in page
+
+
+def test_the_reviewer_sees_the_mix_up_in_words_too(client, db):
+    correction = db.scalar("SELECT id FROM corrections WHERE id_number = ?", [persona("mixup")["id_number"]])
+    staff_login(client, "reviewer")
+    box = BeautifulSoup(client.get(f"/admin/corrections/{correction}").get_data(as_text=True),
+                        "html.parser").select_one("main .notice--warning").get_text(" ")
+    assert "sex: female / male" in " ".join(box.split())
+    assert "home district: Minhang District (310112) / Pudong New Area (310115)" in " ".join(box.split())
