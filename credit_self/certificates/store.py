@@ -24,8 +24,8 @@ NOT_GENUINE = "not_genuine"
 
 # Same rule as records.rules.entry_state + summarise: a restriction is a sanction of a
 # blacklist entry that is listed (not withdrawn or restored), in effect (its notice period,
-# `publish_on`, over) and not yet expired. One EXISTS on the entries(id_number) index, so a scan stays cheap. `{holder}`
-# is the SQL naming the holder's ID number.
+# `publish_on`, over) and not yet expired. One EXISTS on the entries(id_number) index, so
+# a scan stays cheap. `{holder}` is the SQL naming the holder's ID number.
 _ANY_RESTRICTION = """EXISTS (
     SELECT 1 FROM entries e
     JOIN lists l ON l.code = e.list_code AND l.kind = 'blacklist'

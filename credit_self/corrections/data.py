@@ -354,7 +354,8 @@ def note_entry_change(conn: Connection, entry_id: int, id_number: str, change: s
     if "status" in fields:
         old, new = fields["status"]
         params["status"] = new
-        was_in_force = old == "listed" and rules.entry_state({**entry, "status": old}, today) == rules.ACTIVE
+        was_in_force = (old == "listed" and
+                        rules.entry_state({**entry, "status": old}, today) == rules.ACTIVE)
         params["lifted"] = _lifted(conn, id_number, entry, today) if was_in_force else 0
     if correction_id is not None:
         params["reference"] = scalar(conn, "SELECT reference FROM corrections WHERE id = :id",

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, inspect
 
+from .. import catalog
 from ..db import is_postgresql, rows, sql
 
 PAGE_SIZE = 20
@@ -74,8 +75,9 @@ def describe_actors(conn: Connection, actors: set[str]) -> dict[str, Actor]:
 GROUP_WINDOW_SECONDS = 3600
 _ACCESS_ROWS = ("SELECT seq, at, actor, action, detail FROM audit_log WHERE subject = :subject "
                 "AND actor != :own {after} ORDER BY at DESC, seq DESC LIMIT :limit")
-_AFTER_CURSOR = ("AND (at < (SELECT at FROM audit_log WHERE seq = :before) OR "
-                 "(at = (SELECT at FROM audit_log WHERE seq = :before) AND seq < :before))")
+# The cursor is a row of this resident's (another's would leak when it was written).
+_CURSOR_AT = "(SELECT at FROM audit_log WHERE seq = :before AND subject = :subject)"
+_AFTER_CURSOR = (f"AND (at < {_CURSOR_AT} OR (at = {_CURSOR_AT} AND seq < :before))")
 
 
 def access_log(conn: Connection, id_number: str, before: int | None = None,
@@ -147,13 +149,13 @@ def _name_concerns(conn: Connection, id_number: str, found: list[dict]) -> None:
         conn, sql("SELECT id, issued_at FROM certificates WHERE id_number = :subject "
                   "AND id IN :ids", "ids"), subject=id_number,
         ids=[str(i) for i in certificates] or [""])}
-    lists = {r["code"]: r for r in rows(conn, "SELECT code, name_en, name_zh FROM lists")}
+    lists = catalog.current(conn).lists
     for row in found:
         detail = row["detail"]
         concerns = None
         if detail.get("correction") or detail.get("correction_id") in references:
-            concerns = {"kind": "correction",
-                        "reference": detail.get("correction") or references[detail["correction_id"]]}
+            reference = detail.get("correction") or references[detail["correction_id"]]
+            concerns = {"kind": "correction", "reference": reference}
         elif detail.get("certificate_id") in issued:
             concerns = {"kind": "certificate", "issued_at": issued[detail["certificate_id"]]}
         elif detail.get("batch") and detail.get("list") in lists:

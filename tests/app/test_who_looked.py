@@ -77,3 +77,14 @@ def test_inbox_links_make_sense_on_their_own(client, auth, db):
     names = [" ".join(a.get_text().split()) for a in soup.select("main article a")]
     assert names and all(not re.search(r"\(\d+\)$", name) for name in names)
     assert "View entry: Railway passenger misconduct" in names
+
+
+def test_the_load_more_cursor_cannot_be_another_residents_row(client, auth, db):
+    audit.record_many(db, [_read("reviewer:demo-reviewer", "correction_case_read", DEFAULTER,
+                                 {"correction_id": 1}, "2030-01-01T02:00:00+00:00")])
+    other = audit.record_many(db, [_read("reviewer:demo-reviewer", "correction_case_read", MIXUP,
+                                         {"correction_id": 2}, "2031-01-01T02:00:00+00:00")])
+    auth.login("defaulter")
+    assert _rows(client)  # the resident's own page has rows
+    page = client.get(f"/me/access?before={other}").get_data(as_text=True)
+    assert "access-item" not in page  # no row is placed against another person's row's time
