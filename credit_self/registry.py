@@ -59,6 +59,7 @@ _entry_tag_providers: list[Callable[[dict], list[Tag]]] = []
 _entry_panels: list[str] = []
 _api_paths: dict[str, dict] = {}
 _api_schemas: dict[str, dict] = {}
+_decision_describers: list[Callable[[int], dict | None]] = []
 
 
 def add_resident_page(endpoint: str, label: str, order: int,
@@ -113,3 +114,16 @@ def add_api_description(paths: dict[str, dict], schemas: dict[str, dict] | None 
 def api_description() -> tuple[dict[str, dict], dict[str, dict]]:
     """(paths, component schemas) the capabilities described."""
     return dict(_api_paths), dict(_api_schemas)
+def add_decision_describer(describer: Callable[[int], dict | None]) -> None:
+    """`describer(correction_id)` names the decision that changed an entry, for its card:
+    {"reference", "note", "url"}, or None when it is not the describer's (or not the
+    reader's) correction."""
+    if describer not in _decision_describers:
+        _decision_describers.append(describer)
+
+
+def entry_decision(correction_id: int | None) -> dict | None:
+    if correction_id is None:
+        return None
+    return next((found for describer in _decision_describers
+                 if (found := describer(correction_id)) is not None), None)

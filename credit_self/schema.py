@@ -18,7 +18,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, Engine, inspect, text
 
 PACKAGE = Path(__file__).resolve().parent
-CAPABILITIES_WITH_TABLES = ("pilots", "corrections", "certificates", "transparency")
+CAPABILITIES_WITH_TABLES = ("records", "pilots", "corrections", "certificates", "transparency")
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

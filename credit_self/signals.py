@@ -7,8 +7,9 @@ from blinker import Namespace
 _signals = Namespace()
 
 # An entry was added or changed (a department feed, a decision on a correction).
-# Sent with conn, entry_id, id_number, change ("added", "changed", "status"),
-# fields {field: (old, new)}, at, and correction_id when a decision caused it.
+# Sent with conn, entry_id, id_number, change ("added", "changed"), fields
+# {field: (old, new)} (for "added", every column from None), at, actor, reason, and
+# correction_id when a decision caused it.
 entry_changed = _signals.signal("entry-changed")
 
 # A resident opened their own record (/me): a moment to look at what is about to change.
@@ -20,3 +21,7 @@ record_viewed = _signals.signal("record-viewed")
 # id_number, kind (e.g. "password_reset"), at, title and text (English message ids,
 # translated when shown) and values (the text's %(name)s placeholders).
 resident_notice = _signals.signal("resident-notice")
+# A resident was told something (an inbox message was written). Sent with conn,
+# id_number, kind, entry_id, correction_id, params: the hook for other channels (SMS),
+# which word the message from kind and params in the resident's language.
+resident_told = _signals.signal("resident-told")

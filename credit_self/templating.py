@@ -43,6 +43,7 @@ def init_app(app: Flask) -> None:
         resident_nav=_resident_nav,
         entry_tags=registry.entry_tags,
         entry_panels=registry.entry_panels,
+        entry_decision=registry.entry_decision,
         admin_tools_for=registry.admin_tools_for,
         simulation=SIMULATION,
     )

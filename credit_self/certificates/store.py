@@ -26,10 +26,10 @@ RESTRICTED = "restricted"  # a statement the certificate makes is no longer true
 NOT_GENUINE = "not_genuine"
 
 # Same rule as records.rules.entry_state: an entry on a blacklist that is listed (not
-# withdrawn or restored), already listed and not yet expired; read through the
-# entries(id_number) index, so a scan stays cheap.
+# withdrawn or restored), in effect (its notice period, `publish_on`, over) and not yet
+# expired; read through the entries(id_number) index, so a scan stays cheap.
 _ACTIVE = """e.status NOT IN ('withdrawn', 'restored')
-      AND e.listed_on <= :today
+      AND COALESCE(e.publish_on, e.listed_on) <= :today
       AND (e.expires_on IS NULL OR e.expires_on > :today)"""
 _BLACKLIST = "e.list_code IN (SELECT code FROM lists WHERE kind = 'blacklist')"
 

@@ -332,6 +332,17 @@ def report_pdf(certificate_id: str):
         "Content-Disposition": f'inline; filename="credit-report-{certificate["issued_at"][:10]}.pdf"'})
 
 
+@bp.get("/certificates/<certificate_id>/revoke")
+@resident_required
+def revoke_confirm(certificate_id: str):
+    """Ask before revoking (it cannot be undone); the page's form posts to revoke."""
+    certificate = _own_certificate_or_404(certificate_id)
+    _judged(certificate)
+    if certificate["status"] not in (store.VALID, store.RESTRICTED):
+        return redirect(url_for("certificates.show", certificate_id=certificate_id), code=303)
+    return render_template("certificates/revoke.html", certificate=certificate)
+
+
 @bp.post("/certificates/<certificate_id>/revoke")
 @resident_required
 def revoke(certificate_id: str):

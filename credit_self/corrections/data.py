@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Connection
 
-from .. import audit
+from .. import audit, signals
 from ..db import execute, first, insert, is_postgresql, rows, scalar, sql, write_transaction
 from ..records import entries as records_entries
 from ..records import rules
@@ -118,6 +118,13 @@ def correction_for(conn: Connection, id_number: str, correction_id: int) -> dict
     return found[0] if found else None
 
 
+def decision_for(conn: Connection, id_number: str, correction_id: int) -> dict | None:
+    """The resident's upheld correction: its reference and the reviewer's note."""
+    return first(conn, "SELECT reference, decision_note FROM corrections WHERE id = :id "
+                       "AND id_number = :id_number AND status = 'upheld'",
+                 id=correction_id, id_number=id_number)
+
+
 def correction_owner(conn: Connection, correction_id: int) -> str | None:
     return scalar(conn, "SELECT id_number FROM corrections WHERE id = :id", id=correction_id)
 
@@ -203,7 +210,9 @@ def _event(conn: Connection, correction_id: int, at: str, actor: str, event: str
 
 def _message(conn: Connection, id_number: str, at: str, kind: str, correction_id: int | None,
              entry_id: int | None, params: dict, dedupe_key: str | None = None) -> None:
-    execute(
+    """Write one inbox message (once per dedupe key) and say so to whoever else tells
+    residents (`signals.resident_told`: an SMS sender, say)."""
+    written = execute(
         conn,
         """INSERT INTO inbox_messages
            (id_number, at, kind, correction_id, entry_id, params, dedupe_key)
@@ -211,7 +220,10 @@ def _message(conn: Connection, id_number: str, at: str, kind: str, correction_id
            ON CONFLICT (dedupe_key) DO NOTHING""",
         id_number=id_number, at=at, kind=kind, correction_id=correction_id, entry_id=entry_id,
         params=json.dumps(params, ensure_ascii=False, sort_keys=True), dedupe_key=dedupe_key,
-    )
+    ).rowcount
+    if written:
+        signals.resident_told.send("corrections", conn=conn, id_number=id_number, kind=kind,
+                                   entry_id=entry_id, correction_id=correction_id, params=params)
 
 
 def save_draft(conn: Connection, id_number: str, entry_id: int, kind: str, answers: dict,
@@ -294,6 +306,21 @@ def inbox(conn: Connection, id_number: str) -> list[dict]:
     return found
 
 
+def threads(messages: list[dict]) -> list[dict]:
+    """Messages (newest first) as threads, newest first: all of one correction's messages
+    make one thread (its status changes and the entry changes it caused); any other
+    message is a thread of its own."""
+    found: dict[tuple, dict] = {}
+    for message in messages:
+        key = (("correction", message["correction_id"]) if message["correction_id"] is not None
+               else ("message", message["id"]))
+        thread = found.setdefault(key, {"latest": message, "messages": [], "unread": False,
+                                        "correction_id": message["correction_id"]})
+        thread["messages"].append(message)
+        thread["unread"] = thread["unread"] or message["read_at"] is None
+    return list(found.values())
+
+
 def unread_count(conn: Connection, id_number: str) -> int:
     return scalar(conn, "SELECT count(*) FROM inbox_messages WHERE id_number = :id_number "
                         "AND read_at IS NULL", id_number=id_number)
@@ -307,9 +334,47 @@ def mark_read(conn: Connection, id_number: str, message_ids: list[int], now: dat
                 at=now.isoformat(timespec="seconds"), id_number=id_number, ids=message_ids)
 
 
+def _lifted(conn: Connection, id_number: str, entry: dict, today: date) -> int:
+    """How many of the entry's restrictions no longer apply to the resident now (another
+    active entry may still impose the same one)."""
+    if entry["kind"] != "blacklist" or not entry["sanctions"]:
+        return 0
+    summary = rules.summarise(records_entries.entries_for(conn, id_number), today, 0)
+    still = {sanction["code"] for sanction in summary.restrictions}
+    return sum(1 for sanction in entry["sanctions"] if sanction["code"] not in still)
+
+
+def note_entry_change(conn: Connection, entry_id: int, id_number: str, change: str,
+                      fields: dict, at: str, correction_id: int | None, today: date) -> None:
+    """One inbox message for an entry added (a department feed) or changed (a feed, a
+    reviewer's decision, a restoration), in the sender's transaction."""
+    if change == "added":
+        new = {field: value for field, (_, value) in fields.items()}
+        _message(conn, id_number, at, "entry_added", None, entry_id,
+                 {"takes_effect_on": rules.takes_effect_on(new).isoformat()})
+        return
+    entry = records_entries.entry_for(conn, id_number, entry_id)
+    # facts_en and facts_zh are one thing to the resident.
+    params: dict = {"fields": sorted({field.removesuffix("_en").removesuffix("_zh")
+                                      for field in fields})}
+    if "expires_on" in fields:
+        params["expires_on"] = fields["expires_on"][1]
+    if "status" in fields:
+        old, new = fields["status"]
+        params["status"] = new
+        was_in_force = (old == "listed" and
+                        rules.entry_state({**entry, "status": old}, today) == rules.ACTIVE)
+        params["lifted"] = _lifted(conn, id_number, entry, today) if was_in_force else 0
+    if correction_id is not None:
+        params["reference"] = scalar(conn, "SELECT reference FROM corrections WHERE id = :id",
+                                     id=correction_id)
+    _message(conn, id_number, at, "entry_changed", correction_id, entry_id, params)
+
+
 def note_expiring_entries(conn: Connection, id_number: str, entries: list[dict], now: datetime,
                           today: date) -> int:
-    """Add one inbox message per active entry (and expiry date) ending within 14 days.
+    """Add one inbox message per active entry (and expiry date) ending within 14 days,
+    and one per entry that has ended (with how many restrictions that lifted).
 
     Generated lazily when the resident opens /me or /inbox, from `entries` (every entry
     about the resident, as `records.entries.entries_for` gives them). Without an entry
@@ -318,27 +383,33 @@ def note_expiring_entries(conn: Connection, id_number: str, entries: list[dict],
     message) and only new ones are written.
     """
     first_day, last_day = today.isoformat(), (today + timedelta(days=EXPIRY_NOTICE_DAYS)).isoformat()
-    soon = {
-        f"expiring:{e['id']}:{e['expires_on']}": e
-        for e in entries
-        if e["status"] == "listed" and e["listed_on"] <= first_day
-        and e["expires_on"] is not None and first_day < e["expires_on"] <= last_day
-    }
-    if not soon:
+    ended_since = (today - timedelta(days=EXPIRY_NOTICE_DAYS)).isoformat()
+    candidates = {}
+    for e in entries:
+        if e["status"] != "listed" or e["expires_on"] is None:
+            continue
+        if (e.get("publish_on") or e["listed_on"]) <= first_day < e["expires_on"] <= last_day:
+            candidates[f"expiring:{e['id']}:{e['expires_on']}"] = ("entry_expiring", e)
+        elif ended_since <= e["expires_on"] <= first_day:
+            candidates[f"ended:{e['id']}:{e['expires_on']}"] = ("entry_ended", e)
+    if not candidates:
         return 0
     noted = {row["dedupe_key"] for row in rows(
         conn, sql("SELECT dedupe_key FROM inbox_messages WHERE dedupe_key IN :keys", "keys"),
-        keys=list(soon))}
-    new = {key: e for key, e in soon.items() if key not in noted}
+        keys=list(candidates))}
+    new = {key: found for key, found in candidates.items() if key not in noted}
     if not new:
         return 0
     at = now.isoformat(timespec="seconds")
+    still = {sanction["code"] for sanction in rules.summarise(list(entries), today, 0).restrictions}
     with write_transaction(conn):
-        for key, e in new.items():
-            _message(conn, id_number, at, "entry_expiring", None, e["id"],
-                     {"expires_on": e["expires_on"], "list_en": e["list_name_en"],
-                      "list_zh": e["list_name_zh"]},
-                     dedupe_key=key)
+        for key, (kind, e) in new.items():
+            params = {"expires_on": e["expires_on"], "list_en": e["list_name_en"],
+                      "list_zh": e["list_name_zh"]}
+            if kind == "entry_ended":
+                params["lifted"] = sum(1 for sanction in e["sanctions"] if e["kind"] == "blacklist"
+                                       and sanction["code"] not in still)
+            _message(conn, id_number, at, kind, None, e["id"], params, dedupe_key=key)
     return len(new)
 
 
@@ -495,7 +566,6 @@ def _apply_to_entry(conn: Connection, row: dict, action: str | None, new_facts: 
         changes = {"expires_on": new_expiry.isoformat()}
     else:
         raise CorrectionError(f"unknown action {action!r}")
+    # The inbox message comes from the entry_changed signal (note_entry_change).
     records_entries.change_entry(conn, row["entry_id"], changes, actor, at,
                                  f"Correction {row['reference']} upheld", correction_id)
-    _message(conn, row["id_number"], at, "entry_changed", correction_id, row["entry_id"],
-             {"reference": row["reference"], "action": action})

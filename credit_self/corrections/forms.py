@@ -58,6 +58,15 @@ ACTION_RESULTS = {
     "correct_facts": _l("The facts of the entry were corrected."),
     "earlier_expiry": _l("The entry now ends earlier."),
 }
+# What an inbox message names when a feed or a decision changed an entry.
+CHANGED_FIELDS = {
+    "status": _l("its status"),
+    "facts": _l("what was recorded"),
+    "expires_on": _l("its end date"),
+    "listed_on": _l("its listing date"),
+    "recorded_name": _l("the name recorded"),
+    "source_agency": _l("the agency that recorded it"),
+}
 # The timeline's words for each event.
 EVENTS = {
     "submitted": _l("Submitted"),

@@ -18,6 +18,7 @@ from ..db import get_db
 from ..formatters import localized
 from ..htmx import is_partial_request
 from ..records import entries as records_entries
+from ..records import labels as record_labels
 from ..records import rules
 from . import data, forms
 
@@ -57,6 +58,20 @@ def _dispute_tags(entry: dict) -> list:
 
 
 registry.add_entry_tags(_dispute_tags)
+
+
+def _decision(correction_id: int) -> dict | None:
+    """The signed-in resident's upheld correction that changed an entry, for its card."""
+    if not (current_user.is_authenticated and current_user.is_resident):
+        return None
+    found = data.decision_for(get_db(), current_user.id_number, correction_id)
+    if found is None:
+        return None
+    return {"reference": found["reference"], "note": found["decision_note"],
+            "url": url_for("corrections.detail", correction_id=correction_id)}
+
+
+registry.add_decision_describer(_decision)
 registry.add_entry_panel("corrections/_entry_actions.html")
 
 
@@ -100,10 +115,12 @@ def _not_me_statement(entry: dict) -> str:
 
     resident = records_entries.register_record(get_db(), current_user.id_number)
     labels = {"name": _("name"), "sex": _("sex"), "birth_year": _("year of birth"),
-              "region_code": _("region code")}
+              "region_code": _("home district")}
     lines = [
         _("%(field)s: recorded %(recorded)s, but mine is %(register)s",
-          field=labels[d["field"]], recorded=d["recorded"], register=d["register"])
+          field=labels[d["field"]],
+          recorded=record_labels.identifier_words(d["field"], d["recorded"]),
+          register=record_labels.identifier_words(d["field"], d["register"]))
         for d in rules.identifier_differences(entry, resident)
     ]
     return "\n".join([_("This entry is not about me. The department recorded another "
@@ -201,6 +218,16 @@ def _after_change(correction_id: int, message, category: str) -> Response | str:
     return _see_other("corrections.detail", correction_id=correction_id)
 
 
+@bp.get("/corrections/<id:correction_id>/withdraw")
+@resident_required
+def withdraw_confirm(correction_id: int) -> Response | str:
+    """Ask before withdrawing, saying that "Under dispute" ends; the form posts to withdraw."""
+    correction = _own_correction(correction_id)
+    if correction["status"] not in data.OPEN_STATUSES:
+        return _see_other("corrections.detail", correction_id=correction_id)
+    return render_template("corrections/withdraw.html", correction=correction)
+
+
 @bp.post("/corrections/<id:correction_id>/withdraw")
 @resident_required
 def withdraw(correction_id: int) -> Response | str:
@@ -237,14 +264,19 @@ def add_information(correction_id: int) -> Response | str:
 def inbox() -> str:
     """Messages newest first; opening the inbox marks them read (shown as "New" once)."""
     db = get_db()
-    data.note_expiring_entries(db, current_user.id_number,
-                               records_entries.entries_for(db, current_user.id_number),
-                               clock.now(), clock.today())
+    today = clock.today()
+    found = records_entries.entries_for(db, current_user.id_number)
+    data.note_expiring_entries(db, current_user.id_number, found, clock.now(), today)
+    entries_by_id = {entry["id"]: entry for entry in found}
+    for entry in found:
+        entry["state"] = rules.entry_state(entry, today)
     messages = data.inbox(db, current_user.id_number)
+    for message in messages:
+        message["entry"] = entries_by_id.get(message["entry_id"])
     shown_new = [m["id"] for m in messages if m["read_at"] is None]
     if shown_new:  # no write when nothing is new
         data.mark_read(db, current_user.id_number, shown_new, clock.now())
-    return render_template("corrections/inbox.html", messages=messages)
+    return render_template("corrections/inbox.html", threads=data.threads(messages))
 
 
 def _note_expiring_entries(_sender, conn, id_number: str, entries: list[dict], **_kw) -> None:
@@ -262,6 +294,16 @@ def _notice_to_inbox(_sender, conn, id_number: str, kind: str, at: str, title: s
 
 
 signals.resident_notice.connect(_notice_to_inbox)
+
+
+def _note_entry_change(_sender, conn, entry_id: int, id_number: str, change: str, fields: dict,
+                       at: str, correction_id: int | None = None, **_kw) -> None:
+    """An entry was added or changed (a feed, a decision): tell its resident in the inbox."""
+    data.note_entry_change(conn, entry_id, id_number, change, fields, at, correction_id,
+                           clock.today())
+
+
+signals.entry_changed.connect(_note_entry_change)
 
 
 # ---------------------------------------------------------------- reviewers
@@ -402,4 +444,5 @@ def init_app(app: Flask) -> None:
         correction_repair_reason=forms.REPAIR_REASON,
         correction_action_results=forms.ACTION_RESULTS,
         correction_events=forms.EVENTS,
+        entry_change_fields=forms.CHANGED_FIELDS,
     )

@@ -222,6 +222,19 @@ def opt_out(conn: Connection, pilot: dict, id_number: str, actor: str, at: str,
     return erased
 
 
+def opted_in_on(conn: Connection, code: str, id_number: str) -> date | None:
+    """The China day of the resident's current opt-in (None when not enrolled)."""
+    changed_at = scalar(conn, "SELECT changed_at FROM enrolments WHERE pilot_code = :code "
+                              "AND id_number = :id_number AND state = 'in'",
+                        code=code, id_number=id_number)
+    if changed_at is None:
+        return None
+    moment = datetime.fromisoformat(changed_at)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(clock.LOCAL_TZ).date()
+
+
 def events_held(conn: Connection, code: str, id_number: str) -> int:
     return scalar(conn, "SELECT COUNT(*) FROM score_events WHERE pilot_code = :code "
                         "AND id_number = :id_number", code=code, id_number=id_number)
@@ -230,6 +243,16 @@ def events_held(conn: Connection, code: str, id_number: str) -> int:
 # ---------------------------------------------------------------------------------
 # Administrator actions
 # ---------------------------------------------------------------------------------
+
+
+def held_by_pilot(conn: Connection, code: str) -> dict:
+    """What closing would end: residents enrolled now and score events held."""
+    return {
+        "enrolled": scalar(conn, "SELECT COUNT(*) FROM enrolments WHERE pilot_code = :code "
+                                 "AND state = 'in'", code=code),
+        "events": scalar(conn, "SELECT COUNT(*) FROM score_events WHERE pilot_code = :code",
+                         code=code),
+    }
 
 
 def can_manage(role: str, own_pilot: str | None, code: str) -> bool:
@@ -287,6 +310,9 @@ def record_event(conn: Connection, pilot: dict, id_number: str, event_type: str,
             raise PilotError(f"event_{status}")
         if enrolment_state(conn, pilot["code"], id_number) != "in":
             raise PilotError("not_enrolled")
+        # The consent summary promises scoring "from the day you opt in".
+        if occurred_on < opted_in_on(conn, pilot["code"], id_number):
+            raise PilotError("before_opt_in")
         event_id = insert(conn, "score_events", {
             "pilot_code": pilot["code"], "id_number": id_number, "event_type": event_type,
             "delta": int(rule["points"]), "reason": reason, "source": source,

@@ -33,6 +33,8 @@ PILOT_ERRORS = {
     "event_closed": _l("The pilot is closed: no event can be recorded. Nothing was stored."),
     "not_enrolled": _l("This resident is not enrolled in the pilot, so no event can be "
                        "recorded for them. Nothing was stored."),
+    "before_opt_in": _l("The event happened before this resident opted in: only events from "
+                        "the day they opted in may be recorded. Nothing was stored."),
 }
 
 
@@ -70,6 +72,8 @@ class OptOutForm(Form):
     so each card's checkbox has its own id."""
 
     erase = BooleanField()
+    # Set only by the confirmation page: erasing asks first, saying what will be lost.
+    confirmed = BooleanField()
 
 
 class ReasonForm(Form):

@@ -15,7 +15,7 @@ from .. import clock, registry
 from ..i18n import N_
 from ..auth.roles import resident_required, staff_required
 from ..db import engine_for, get_db
-from ..htmx import is_partial_request
+from ..htmx import is_partial_request, redirect_for_htmx
 from ..identity import mask_id
 from . import data, forms
 
@@ -98,7 +98,12 @@ def opt_in(code: str):
 def opt_out(code: str):
     db = get_db()
     pilot = _resident_pilot(db, code)
-    erase = forms.OptOutForm(prefix=f"pilot-{code}").erase.data
+    form = forms.OptOutForm(prefix=f"pilot-{code}")
+    erase = form.erase.data
+    if erase and not form.confirmed.data:
+        # Erasing cannot be undone: the confirmation page says what will be lost first.
+        confirm = url_for("pilots.erase_confirm", code=code)
+        return redirect_for_htmx(confirm) if is_partial_request() else redirect(confirm, code=303)
     was_in = data.enrolment_state(db, code, current_user.id_number) == "in"
     erased = data.opt_out(db, pilot, current_user.id_number, current_user.audit_name,
                           clock.iso_now(), erase)
@@ -113,6 +118,23 @@ def opt_out(code: str):
     else:
         message = _("You are not enrolled in this pilot.")
     return _after_change(db, pilot, message)
+
+
+@bp.get("/pilots/<code>/erase")
+@resident_required
+def erase_confirm(code: str):
+    """Ask before erasing: how many events and which grade go, and that joining again
+    starts from the base score. Works without JavaScript (the form posts to opt-out)."""
+    db = get_db()
+    pilot = _resident_pilot(db, code)
+    if not data.events_held(db, code, current_user.id_number):
+        flash(_("The pilot holds no score events about you."), "info")
+        return redirect(url_for("pilots.index") + f"#pilot-{code}", code=303)
+    return render_template(
+        "pilots/erase.html", pilot=pilot,
+        standing=data.standing(db, pilot, current_user.id_number),
+        enrolled=data.enrolment_state(db, code, current_user.id_number) == "in",
+        form=forms.OptOutForm(prefix=f"pilot-{code}", formdata=None))
 
 
 # ---------------------------------------------------------------------------------
@@ -182,7 +204,8 @@ def toggle(code: str, action: str):
             flash(str(TOGGLED[action]), "success")
         return redirect(url_for("pilots_admin.pilot", code=code), code=303)
     return render_template("pilots/admin/toggle.html", pilot=managed, action=action, form=form,
-                           retention_days=data.RETENTION_DAYS)
+                           retention_days=data.RETENTION_DAYS,
+                           held=data.held_by_pilot(db, code) if action == "close" else None)
 
 
 def _event_page(pilot: dict, lookup=None, event=None, resident=None):
@@ -245,7 +268,8 @@ def record_event(code: str):
                               event.occurred_on.data, event.reason.data, event.source.data,
                               current_user.audit_name, clock.iso_now())
         except data.PilotError as refused:
-            event.add_error("event_type", forms.pilot_error_message(refused.code))
+            field = "occurred_on" if refused.code == "before_opt_in" else "event_type"
+            event.add_error(field, forms.pilot_error_message(refused.code))
         else:
             flash(_("Event recorded for %(id)s.", id=mask_id(lookup.id_number.data)), "success")
             return redirect(url_for("pilots_admin.pilot", code=code), code=303)

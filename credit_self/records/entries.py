@@ -64,6 +64,18 @@ def history(conn: Connection, entry_id: int) -> list[dict]:
                 id=entry_id)
 
 
+def closing_changes(conn: Connection, entry_ids: list[int]) -> dict[int, dict]:
+    """The status change that closed each entry (its last one): when, why, and the
+    correction whose decision made it (correction_id), by entry id."""
+    found: dict[int, dict] = {}
+    for start in range(0, len(entry_ids), 500):
+        for row in rows(conn, sql("SELECT entry_id, at, reason, correction_id FROM entry_history "
+                                  "WHERE field = 'status' AND entry_id IN :ids ORDER BY at, id",
+                                  "ids"), ids=entry_ids[start:start + 500]):
+            found[row["entry_id"]] = row
+    return found
+
+
 # ------------------------------------------------------------------ writes
 # Callers hold the write transaction; receivers of `entry_changed` write in it too.
 
@@ -91,8 +103,10 @@ def add_entries(conn: Connection, new: list[dict], actor: str, at: str, reason: 
         for entry_id, entry in zip(entry_ids, new)
     ])
     for entry_id, entry in zip(entry_ids, new):
+        # A new entry's fields all change from nothing: receivers need no query.
         signals.entry_changed.send("records", conn=conn, entry_id=entry_id,
-                                   id_number=entry["id_number"], change="added", fields={},
+                                   id_number=entry["id_number"], change="added",
+                                   fields={name: (None, value) for name, value in entry.items()},
                                    at=at, actor=actor, reason=reason, correction_id=None)
     return entry_ids
 

@@ -2,9 +2,11 @@
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
+from .. import i18n
 from ..formatters import date_long, days_from_today
 from ..i18n import N_
 from ..registry import Tag
+from ..seeding.facts import district_en, places
 
 # Tags are words first; the colour is only a second cue (WCAG 1.4.1).
 ENTRY_KINDS = {
@@ -35,3 +37,21 @@ def expiry_text(entry: dict) -> str:
         return text
     # Chinese brackets the count its own way: the pattern is translated too.
     return _("%(date)s (%(count)s)", date=text, count=left)
+
+
+def region_name(code: str) -> str | None:
+    """The district an ID number's first six digits name, in the reader's language."""
+    if code not in places()["regions"]:
+        return None
+    return places()["regions"][code]["zh"] if i18n.is_chinese() else district_en(code)
+
+
+def identifier_words(field: str, value) -> str:
+    """A recorded or registered identifier as a person reads it: female/male, the
+    district's name (with its code), the year of birth, the name."""
+    if field == "sex":
+        return {"F": _("female"), "M": _("male")}.get(value, str(value))
+    if field == "region_code":
+        name = region_name(value)
+        return _("%(district)s (%(code)s)", district=name, code=value) if name else str(value)
+    return str(value)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 # Entry states as the resident sees them.
 ACTIVE = "active"
-PENDING = "pending"  # recorded, but its listing date is still ahead
+PENDING = "pending"  # a notice: recorded, but the day it takes effect is still ahead
 EXPIRED = "expired"
 WITHDRAWN = "withdrawn"
 RESTORED = "restored"
@@ -46,8 +46,14 @@ def _d(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+def takes_effect_on(entry: dict) -> date:
+    """The day the entry starts to count: its notice period's end (`publish_on`) when the
+    department gave one, else its listing date."""
+    return _d(entry.get("publish_on") or entry["listed_on"])
+
+
 def entry_state(entry: dict, today: date) -> str:
-    """Active = status 'listed' and listed_on <= today < expires_on (or no expiry)."""
+    """Active = status 'listed' and takes_effect_on <= today < expires_on (or no expiry)."""
     if entry["status"] == "withdrawn":
         return WITHDRAWN
     if entry["status"] == "restored":
@@ -55,7 +61,7 @@ def entry_state(entry: dict, today: date) -> str:
     expires_on = _d(entry["expires_on"])
     if expires_on is not None and expires_on <= today:
         return EXPIRED
-    if _d(entry["listed_on"]) > today:
+    if takes_effect_on(entry) > today:
         return PENDING
     return ACTIVE
 
@@ -74,6 +80,7 @@ class RecordSummary:
     """What /me shows: entries grouped, the restrictions and the scrutiny flag."""
 
     active: list[dict] = field(default_factory=list)
+    notices: list[dict] = field(default_factory=list)  # pending: not in effect yet
     expired: list[dict] = field(default_factory=list)
     closed: list[dict] = field(default_factory=list)  # withdrawn or restored
     restrictions: list[dict] = field(default_factory=list)
@@ -86,7 +93,7 @@ class RecordSummary:
 
     @property
     def total(self) -> int:
-        return len(self.active) + len(self.expired) + len(self.closed)
+        return len(self.active) + len(self.notices) + len(self.expired) + len(self.closed)
 
 
 def summarise(entries: list[dict], today: date, warning_days: int) -> RecordSummary:
@@ -100,8 +107,10 @@ def summarise(entries: list[dict], today: date, warning_days: int) -> RecordSumm
     for entry in sorted(entries, key=lambda e: (e["listed_on"], e["id"]), reverse=True):
         entry["state"] = entry_state(entry, today)
         entry["earliest_repair"] = earliest_repair_date(entry)
-        if entry["state"] in (ACTIVE, PENDING):
+        if entry["state"] == ACTIVE:
             summary.active.append(entry)
+        elif entry["state"] == PENDING:
+            summary.notices.append(entry)
         elif entry["state"] == EXPIRED:
             summary.expired.append(entry)
         else:

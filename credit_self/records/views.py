@@ -24,6 +24,7 @@ def my_record() -> str:
     signals.record_viewed.send("records", conn=db, id_number=current_user.id_number,
                                entries=found)
     summary = rules.summarise(found, clock.today(), current_app.config["EXPIRY_WARNING_DAYS"])
+    _attach_closing(db, summary.closed)
     return render_template(
         "records/my_record.html",
         summary=summary,
@@ -32,13 +33,23 @@ def my_record() -> str:
     )
 
 
+def _attach_closing(db, closed: list[dict]) -> None:
+    """Withdrawn and restored entries say when, why and by whose decision."""
+    changes = entries.closing_changes(db, [entry["id"] for entry in closed])
+    for entry in closed:
+        entry["closing"] = changes.get(entry["id"])
+
+
 def _own_entry(entry_id: int) -> dict:
     """The signed-in resident's entry with its state, or 404 (a refused read) otherwise."""
-    entry = entries.entry_for(get_db(), current_user.id_number, entry_id)
+    db = get_db()
+    entry = entries.entry_for(db, current_user.id_number, entry_id)
     if entry is None:
         refuse_read("entry_read_refused", {"entry_id": entry_id})
     entry["state"] = rules.entry_state(entry, clock.today())
     entry["earliest_repair"] = rules.earliest_repair_date(entry)
+    if entry["state"] in (rules.WITHDRAWN, rules.RESTORED):
+        _attach_closing(db, [entry])
     return entry
 
 
@@ -67,3 +78,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.globals.update(entry_kinds=labels.ENTRY_KINDS, entry_states=labels.ENTRY_STATES)
     app.add_template_filter(labels.expiry_text)
+    app.add_template_filter(rules.takes_effect_on)
+    app.add_template_filter(labels.identifier_words)

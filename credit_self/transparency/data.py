@@ -4,10 +4,11 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, inspect
 
+from .. import catalog
 from ..csv_export import write_csv
 from ..db import is_postgresql, rows, sql
 
@@ -75,27 +76,98 @@ def describe_actors(conn: Connection, actors: set[str]) -> dict[str, Actor]:
 # ---------------------------------------------------------------- access log
 
 
+# Repeated reads by one office for one reason within this many seconds are one row.
+GROUP_WINDOW_SECONDS = 3600
+_ACCESS_ROWS = ("SELECT seq, at, actor, action, detail FROM audit_log WHERE subject = :subject "
+                "AND actor != :own {after} ORDER BY at DESC, seq DESC LIMIT :limit")
+# The cursor is a row of this resident's (another's would leak when it was written).
+_CURSOR_AT = "(SELECT at FROM audit_log WHERE seq = :before AND subject = :subject)"
+_AFTER_CURSOR = (f"AND (at < {_CURSOR_AT} OR (at = {_CURSOR_AT} AND seq < :before))")
+
+
 def access_log(conn: Connection, id_number: str, before: int | None = None,
                limit: int = PAGE_SIZE) -> tuple[list[dict], int | None]:
-    """Audit rows about this resident by anyone else, newest first.
+    """Audit rows about this resident by anyone else, newest first (by time, then
+    sequence), repeated reads grouped (see group_reads), each naming what it concerns.
 
-    Returns one page and the `before` cursor of the next page (None at the end).
+    Returns one page of at most `limit` rows and the `before` cursor of the next page
+    (the sequence number of the last row read; None at the end).
     """
-    found = rows(
-        conn,
-        "SELECT seq, at, actor, action, detail FROM audit_log WHERE subject = :subject "
-        "AND actor != :own AND seq < :before ORDER BY seq DESC LIMIT :limit",
-        subject=id_number, own=f"resident:{id_number}",
-        before=before if before is not None else 2**63 - 1, limit=limit + 1,
-    )
-    more = len(found) > limit
-    found = found[:limit]
+    statement = _ACCESS_ROWS.format(after=_AFTER_CURSOR if before is not None else "")
+    params = {"subject": id_number, "own": f"resident:{id_number}", "limit": limit * 5 + 1}
+    if before is not None:
+        params["before"] = before
+    found = rows(conn, statement, **params)
+    more = len(found) > limit * 5
+    found = found[:limit * 5]
     actors = describe_actors(conn, {row["actor"] for row in found})
     for row in found:
         row["who"] = actors[row["actor"]]
-        del row["actor"]  # never leaves the data layer: it holds the staff login
         row["detail"] = _detail(row["detail"])
-    return found, (found[-1]["seq"] if more and found else None)
+    _name_concerns(conn, id_number, found)
+    groups = group_reads(found)
+    if len(groups) > limit:
+        groups, more = groups[:limit], True
+    for group in groups:
+        del group["actor"]  # never leaves the data layer: it holds the staff login
+    return groups, (groups[-1]["last_seq"] if more and groups else None)
+
+
+def group_reads(found: list[dict]) -> list[dict]:
+    """Rows (newest first) with the same actor, action and object within an hour of the
+    newest of them become one row with a `count`; `last_seq` is its oldest row's."""
+    groups: list[dict] = []
+    for row in found:
+        key = (row["actor"], row["action"], row["concerns_key"])
+        current = groups[-1] if groups else None
+        if (current is not None and current["key"] == key and
+                (_moment(current["at"]) - _moment(row["at"])).total_seconds()
+                <= GROUP_WINDOW_SECONDS):
+            current["count"] += 1
+            current["last_seq"] = row["seq"]
+            current["first_at"] = row["at"]
+            continue
+        groups.append({**row, "key": key, "count": 1, "last_seq": row["seq"],
+                       "first_at": row["at"]})
+    for group in groups:
+        del group["key"], group["concerns_key"]
+    return groups
+
+
+def _moment(at: str) -> datetime:
+    """A stored timestamp (UTC ISO text; naive means UTC) as an aware datetime."""
+    moment = datetime.fromisoformat(at)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _name_concerns(conn: Connection, id_number: str, found: list[dict]) -> None:
+    """Name what each row concerns: the correction (its reference), the certificate (when
+    it was issued), or the imported entry (its list and document number). Read-only
+    look-ups by id, scoped to the resident."""
+    corrections = {row["detail"].get("correction_id") for row in found} - {None}
+    certificates = {row["detail"].get("certificate_id") for row in found} - {None}
+    references = {r["id"]: r["reference"] for r in rows(
+        conn, sql("SELECT id, reference FROM corrections WHERE id_number = :subject "
+                  "AND id IN :ids", "ids"), subject=id_number,
+        ids=[i for i in corrections if isinstance(i, int)] or [0])}
+    issued = {r["id"]: r["issued_at"] for r in rows(
+        conn, sql("SELECT id, issued_at FROM certificates WHERE id_number = :subject "
+                  "AND id IN :ids", "ids"), subject=id_number,
+        ids=[str(i) for i in certificates] or [""])}
+    lists = catalog.current(conn).lists
+    for row in found:
+        detail = row["detail"]
+        concerns = None
+        if detail.get("correction") or detail.get("correction_id") in references:
+            reference = detail.get("correction") or references[detail["correction_id"]]
+            concerns = {"kind": "correction", "reference": reference}
+        elif detail.get("certificate_id") in issued:
+            concerns = {"kind": "certificate", "issued_at": issued[detail["certificate_id"]]}
+        elif detail.get("batch") and detail.get("list") in lists:
+            concerns = {"kind": "import", "list": lists[detail["list"]],
+                        "document_no": detail.get("document_no")}
+        row["concerns"] = concerns
+        row["concerns_key"] = json.dumps(concerns, sort_keys=True, default=str)
 
 
 def _detail(text: str | None) -> dict:

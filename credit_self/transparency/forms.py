@@ -19,6 +19,8 @@ REASONS = {
     "bad_date": _l("A date is not a real date in the form YYYY-MM-DD"),
     "dates_out_of_order": _l("The end date is not after the listing date"),
     "listed_in_future": _l("The listing date is in the future"),
+    "publish_before_import": _l("The publication date (publish_on) is before today: a notice "
+                                "period must start on or after the import date"),
     "unknown_list": _l("The list code is not a known list"),
     "duplicate_in_file": _l("The same document number appears earlier in the file"),
     "document_other_person": _l("This document number is already on the list for another person"),

@@ -24,6 +24,9 @@ from ..records.rules import tier_for
 
 COLUMNS = ("id_number", "name", "facts", "document_no", "listed_on", "expires_on", "source_agency")
 REQUIRED = ("id_number", "name", "document_no", "listed_on")
+# Optional: the day a new listing takes effect, after a notice period (SZ 2023 Art. 39).
+# Without it the entry takes effect on listed_on.
+PUBLISH_ON = "publish_on"
 
 # Rejection reasons, in the order they are checked. The words are in views.REASONS.
 REASON_CODES = (
@@ -34,6 +37,7 @@ REASON_CODES = (
     "bad_date",
     "dates_out_of_order",
     "listed_in_future",
+    "publish_before_import",
     "unknown_list",
     "duplicate_in_file",
     "document_other_person",
@@ -171,12 +175,16 @@ def validate(conn: Connection, feed: list[dict], list_code: str, today: date) ->
                 errors.append("name_mismatch")
         listed = _parse_date(row["listed_on"]) if row.get("listed_on") else None
         expires = _parse_date(row["expires_on"]) if row.get("expires_on") else None
-        if (row.get("listed_on") and listed is None) or (row.get("expires_on") and expires is None):
+        publish = _parse_date(row[PUBLISH_ON]) if row.get(PUBLISH_ON) else None
+        if any(row.get(column) and parsed_date is None for column, parsed_date in
+               (("listed_on", listed), ("expires_on", expires), (PUBLISH_ON, publish))):
             errors.append("bad_date")
         if listed and expires and expires <= listed:
             errors.append("dates_out_of_order")
         if listed and listed > today:
             errors.append("listed_in_future")
+        if publish and publish < today:
+            errors.append("publish_before_import")
         if code not in lists:
             errors.append("unknown_list")
         key = (code, row.get("document_no", ""))
@@ -287,6 +295,7 @@ def _entry_values(row: dict, list_code: str, lists: dict[str, dict]) -> dict:
         "document_no": row["document_no"],
         "source_agency_zh": row.get("source_agency") or None,
         "listed_on": row["listed_on"],
+        "publish_on": row.get(PUBLISH_ON) or None,
         "expires_on": expires,
         "status": "listed",
     }

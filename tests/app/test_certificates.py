@@ -895,7 +895,7 @@ def test_the_holders_pages_say_what_a_verifier_would_be_told_after_a_new_listing
     certificate = issue_certificate(app)
     token = token_for(app, certificate, kind=tokens.PRINT)
     auth.login("clean")
-    pages = [f"/certificates", f"/certificates/{certificate['id']}",
+    pages = ["/certificates", f"/certificates/{certificate['id']}",
              f"/certificates/{certificate['id']}/print"]
     for path in pages:
         soup = BeautifulSoup(client.get(path).data, "html.parser")

@@ -191,7 +191,7 @@ def test_uphold_withdraws_entry_with_history_and_clears_restriction(app, auth, d
     me = resident.get("/me").get_data(as_text=True)
     assert "No active restrictions" in me and "Under dispute" not in me
     inbox = resident.get("/inbox").get_data(as_text=True)
-    assert "Upheld" in inbox and "An entry about you changed" in inbox
+    assert "Upheld" in inbox and "was withdrawn." in inbox
     detail = resident.get(f"/corrections/{row['id']}").get_data(as_text=True)
     assert "Ticket record was another passenger&#39;s." in detail and "The entry was withdrawn." in detail
 

@@ -36,8 +36,8 @@ def audit_actions(db, subject=None, after=0):
 
 
 def erase(code):
-    """The opt-out form's "also erase my score events" checkbox, ticked."""
-    return {f"pilot-{code}-erase": "yes"}
+    """Erasure as the confirmation page posts it (the checkbox alone only asks first)."""
+    return {f"pilot-{code}-erase": "yes", f"pilot-{code}-confirmed": "yes"}
 
 
 def set_status(db, code, status):

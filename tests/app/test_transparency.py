@@ -50,8 +50,10 @@ def test_access_log_shows_reviewer_and_import_reads_but_not_the_residents_own(cl
 
 
 def test_access_log_is_newest_first_and_loads_more_with_or_without_htmx(client, auth, db):
+    # Reads of 25 different corrections: none is grouped with another.
     for number in range(25):
-        audit.record(db, "reviewer:demo-reviewer", "correction_case_opened", DEFAULTER, {"n": number})
+        audit.record(db, "reviewer:demo-reviewer", "correction_case_opened", DEFAULTER,
+                     {"correction": f"C-2026-{number:06d}"})
     audit.record(db, "pilot_admin:demo-pilot-admin", "score_event_recorded", DEFAULTER)
     auth.login("defaulter")
     page = client.get("/me/access").get_data(as_text=True)

@@ -72,7 +72,11 @@ def test_file_correction_reviewer_upholds_resident_sees_result(browser, live_ser
     check_page(page)
     page.get_by_role("link", name=re.compile("^Inbox")).click()
     expect(page.locator("main")).to_contain_text("Upheld")
-    expect(page.locator("main")).to_contain_text("An entry about you changed")
+    # One thread for the correction, in plain words.
+    thread = page.locator("article.message", has_text=reference)
+    expect(thread).to_have_count(1)
+    expect(thread).to_contain_text("Your entry on the Railway passenger misconduct list was withdrawn.")
+    expect(thread).to_contain_text("1 restriction was lifted.")
     check_page(page)
     page.get_by_role("link", name=re.compile(f"^View correction {reference}")).first.click()
     expect(page.locator("main")).to_contain_text("The entry was withdrawn.")

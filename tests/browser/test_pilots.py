@@ -57,7 +57,13 @@ def test_resident_opts_in_sees_ledger_and_chart_then_opts_out_with_erasure(page:
 
     card.get_by_label("Also erase my 2 score events").check()
     card.get_by_role("button", name="Opt out of this pilot").click()
-    expect(card.locator("[role=status]")).to_contain_text("2 score events were erased")
+    # Erasing asks first, saying what will be lost.
+    expect(page.locator("h1")).to_have_text("Erase your score events?")
+    expect(page.locator("main")).to_contain_text("you start again at 1000 points")
+    check_page(page)
+    page.get_by_role("button", name="Yes, erase my score events").click()
+    expect(page.locator("[role=status]").first).to_contain_text("2 score events were erased")
+    card = page.locator("#pilot-shanghai_civic")
     expect(card).to_contain_text("You are not enrolled")
     expect(card.locator(".ledger__item")).to_have_count(0)
     check_page(page)

@@ -35,6 +35,15 @@ def test_listing_date_in_future_is_not_yet_in_force():
     assert rules.entry_state(entry(listed_on="2026-11-22"), TODAY) == rules.ACTIVE
 
 
+def test_an_entry_with_a_notice_period_counts_only_from_publish_on():
+    noticed = entry(listed_on="2026-11-20", publish_on="2026-12-05",
+                    sanctions=[{"code": "no_rail"}])
+    assert rules.entry_state(noticed, TODAY) == rules.PENDING
+    assert rules.entry_state(noticed, date(2026, 12, 5)) == rules.ACTIVE
+    summary = rules.summarise([noticed], TODAY, 14)
+    assert summary.restrictions == [] and [e["id"] for e in summary.notices] == [1]
+
+
 def test_withdrawn_and_restored_win_over_dates():
     assert rules.entry_state(entry(status="withdrawn"), TODAY) == rules.WITHDRAWN
     assert rules.entry_state(entry(status="restored", expires_on="2030-01-01"), TODAY) == rules.RESTORED
@@ -51,7 +60,8 @@ def test_restrictions_come_only_from_active_blacklist_entries():
     ]
     summary = rules.summarise(entries, TODAY, 14)
     assert [s["code"] for s in summary.restrictions] == ["no_air", "no_rail"]
-    assert sorted(e["id"] for e in summary.active) == [1, 2, 5, 6]
+    assert sorted(e["id"] for e in summary.active) == [1, 2, 5]
+    assert [e["id"] for e in summary.notices] == [6]
     assert [e["id"] for e in summary.expired] == [3]
     assert [e["id"] for e in summary.closed] == [4]
 
