@@ -218,20 +218,17 @@ def _after_change(correction_id: int, message, category: str) -> Response | str:
     return _see_other("corrections.detail", correction_id=correction_id)
 
 
-@bp.get("/corrections/<id:correction_id>/withdraw")
-@resident_required
-def withdraw_confirm(correction_id: int) -> Response | str:
-    """Ask before withdrawing, saying that "Under dispute" ends; the form posts to withdraw."""
-    correction = _own_correction(correction_id)
-    if correction["status"] not in data.OPEN_STATUSES:
-        return _see_other("corrections.detail", correction_id=correction_id)
-    return render_template("corrections/withdraw.html", correction=correction)
-
-
-@bp.post("/corrections/<id:correction_id>/withdraw")
+# One rule for both methods: with two, an id outside the converter's range would be a
+# 405 (Werkzeug checks the method before the converter) instead of a 404.
+@bp.route("/corrections/<id:correction_id>/withdraw", methods=["GET", "POST"])
 @resident_required
 def withdraw(correction_id: int) -> Response | str:
-    _own_correction(correction_id)
+    """GET asks first, saying that "Under dispute" ends; its form POSTs here to withdraw."""
+    correction = _own_correction(correction_id)
+    if request.method == "GET":
+        if correction["status"] not in data.OPEN_STATUSES:
+            return _see_other("corrections.detail", correction_id=correction_id)
+        return render_template("corrections/withdraw.html", correction=correction)
     try:
         data.withdraw(get_db(), current_user.id_number, correction_id, clock.now(),
                       current_user.audit_name)
