@@ -915,4 +915,4 @@ def test_the_holders_pages_say_what_a_verifier_would_be_told_after_a_new_listing
         assert "Valid" not in tags, f"{path} still says Valid"
     # Revoking stays possible while it is restricted.
     page = BeautifulSoup(client.get(f"/certificates/{certificate['id']}").data, "html.parser")
-    assert page.find("button", string=re.compile("Revoke"))
+    assert page.find("a", string=re.compile("Revoke"))

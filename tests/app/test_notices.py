@@ -1,7 +1,7 @@
 """Told before it counts and told when it changes: notice periods (`publish_on`) on
 department feeds, and one inbox message in plain words for every new or changed entry."""
 import io
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from bs4 import BeautifulSoup
@@ -40,7 +40,7 @@ def import_list(app, path):
 
 def issue_certificate(app, at):
     with engine_for(app).connect() as conn, write_transaction(conn):
-        certificate = store.create(conn, CLEAN["id_number"], "rental", None, at, 7)
+        certificate = store.create(conn, CLEAN["id_number"], "rental", None, at, timedelta(days=7))
     return tokens.make_token([app.config["SECRET_KEY"]], certificate["id"], tokens.PRINT, at)
 
 
