@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from . import (audit, cli, db, errors, formatters, htmx, i18n, schema, security,
-                   sessions, start, templating)
+                   sessions, start, static_files, templating)
     from .extensions import babel, csrf, limiter, login_manager
 
     app.session_interface = sessions.SessionInterface()
@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     formatters.init_app(app)
     errors.init_app(app)
     start.init_app(app)
+    static_files.init_app(app)
     for capability in CAPABILITIES:
         import_module(f"{__name__}.{capability}.views").init_app(app)
     return app
