@@ -19,6 +19,7 @@ from stdnum.cn import ric
 from ..admin.staff import create_staff_account
 from ..auth.accounts import activate
 from ..db import rows, write_transaction
+from ..i18n import N_
 from ..identity import with_check_digit
 from ..records.entries import add_entries, change_entry
 from . import bulk, facts
@@ -68,14 +69,16 @@ NAMESAKE = {"id_number": with_check_digit("31011219820130918"), "name": "张伟"
             "phone_masked": "139****2046"}
 
 # Staff demo accounts, one per role; `flask create-admin` is the way to add real ones.
+# Their offices are msgids, shown in the reader's language (an office an administrator
+# types is shown as typed).
 ADMIN_ACCOUNTS: list[dict[str, Any]] = [
     {"persona": "pilot_admin", "login": "demo-pilot-admin", "password": DEMO_PASSWORD,
      "role": "pilot_admin", "pilot_code": "rongcheng",
-     "display_name": "Rongcheng pilot administrator"},
+     "display_name": N_("Rongcheng pilot administrator")},
     {"persona": "reviewer", "login": "demo-reviewer", "password": DEMO_PASSWORD,
-     "role": "reviewer", "pilot_code": None, "display_name": "Corrections reviewer"},
+     "role": "reviewer", "pilot_code": None, "display_name": N_("Corrections reviewer")},
     {"persona": "superadmin", "login": "demo-superadmin", "password": DEMO_PASSWORD,
-     "role": "superadmin", "pilot_code": None, "display_name": "Superadministrator"},
+     "role": "superadmin", "pilot_code": None, "display_name": N_("Superadministrator")},
 ]
 
 # Capabilities that add demo rows for the personas, each in its own demo.py.
@@ -179,9 +182,9 @@ def _add_as_department(conn: Connection, made: dict, maker: EntryMaker) -> None:
     listing = {k: v for k, v in made.items() if k != "id"}
     status = listing["status"]
     listing["status"] = "listed"
-    actor = f"source:{made['source_agency_en']}"
+    actor = f"source:{made['source_agency_zh']}"
     listed_at = iso_at(date.fromisoformat(made["listed_on"]))
-    (entry_id,) = add_entries(conn, [listing], actor, listed_at, "department listing")
+    (entry_id,) = add_entries(conn, [listing], actor, listed_at, N_("department listing"))
     if status != "listed":
         reason = next(h["reason"] for h in maker.history if h["entry_id"] == made["id"])
         change_entry(conn, entry_id, {"status": status}, actor, made["updated_at"], reason)
