@@ -5,10 +5,13 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from babel.messages.pofile import read_po
 from bs4 import BeautifulSoup
 
 from credit_self import clock
 from credit_self.auth.accounts import activate
+from credit_self.config import PROJECT_ROOT
+from credit_self.i18n_catalogs import catalogs
 from credit_self.seeding import ADMIN_ACCOUNTS, PERSONAS
 from tests.conftest import persona, staff_login
 
@@ -163,3 +166,91 @@ def test_signed_out_pages_read_in_chinese(client, app, db):
     pages = _read_every_page(client, app, db, None, ["/", "/login", "/activate", "/admin/login", "/v/nonsense"])
     findings = _findings(pages)
     assert not findings, "\n".join(findings)
+
+
+# ------------------------------------------------------------------ the catalogs
+
+def _catalog_messages():
+    """(catalog name, message) for every translated message of every zh_CN catalog."""
+    for sources in catalogs():
+        if sources.po_path.exists():
+            with open(sources.po_path, "rb") as handle:
+                for message in read_po(handle):
+                    if message.id:
+                        yield sources.name, message
+
+
+def _translations(message) -> tuple[str, ...]:
+    return message.string if isinstance(message.string, tuple) else (message.string,)
+
+
+def test_chinese_addresses_the_reader_as_nin_never_ni():
+    informal = [(name, message.id) for name, message in _catalog_messages()
+                if any("你" in text for text in _translations(message))]
+    assert not informal, informal
+
+
+def test_chinese_strings_use_full_width_punctuation():
+    half_width = [(name, text) for name, message in _catalog_messages()
+                  for text in _translations(message) if HALF_WIDTH_COLON.search(text)]
+    assert not half_width, half_width
+
+
+def test_every_plural_has_its_chinese_form():
+    """Chinese has one plural form: the catalogs say so, and each ngettext message's one
+    form keeps the count and reads in Chinese for any number."""
+    for sources in catalogs():
+        if not sources.po_path.exists():
+            continue
+        with open(sources.po_path, "rb") as handle:
+            catalog = read_po(handle)
+        plurals = [m for m in catalog if m.id and m.pluralizable]
+        if plurals:
+            assert catalog.num_plurals == 1, sources.name
+        for message in plurals:
+            (form,) = _translations(message)[:1]
+            assert form and re.search(r"%\(\w+\)d", form), message.id
+            names = re.findall(r"%\((\w+)\)", form)
+            assert not _english_words(form % {name: 9 for name in names}), message.id
+
+
+def test_relative_dates_read_in_chinese(app):
+    from credit_self.records.labels import expiry_text
+    from datetime import timedelta
+    today = clock.today()
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        left = expiry_text({"expires_on": (today + timedelta(days=9)).isoformat(), "state": "active"})
+        ended = expiry_text({"expires_on": (today - timedelta(days=420)).isoformat(), "state": "expired"})
+    assert left.endswith("（还剩9天）") and "left" not in left, left
+    assert "420" in ended and not _english_words(ended), ended
+
+
+def _glossary() -> list[tuple[list[str], list[str], list[str]]]:
+    """(msgids, Chinese terms, words to avoid) of each row of docs/glossary.md."""
+    rows = []
+    for line in (PROJECT_ROOT / "docs" / "glossary.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or cells[0] in ("Concept", "---"):
+            continue
+        msgids = re.findall(r"`([^`]+)`", cells[1])
+        terms = [t.strip() for t in cells[2].split(" / ")]
+        rows.append((msgids, terms, [w.strip() for w in cells[3].split(",") if w.strip()]))
+    return rows
+
+
+def test_the_catalogs_follow_the_glossary():
+    rows = _glossary()
+    assert len(rows) >= 20
+    translations = {}
+    for name, message in _catalog_messages():
+        translations.setdefault(message.id, set()).update(_translations(message))
+    wrong = []
+    for msgids, terms, avoid in rows:
+        wanted = terms if len(terms) == len(msgids) else terms * len(msgids)
+        for msgid, term in zip(msgids, wanted):
+            if translations.get(msgid, {term}) != {term}:
+                wrong.append((msgid, term, translations[msgid]))
+        for word in avoid:
+            wrong += [(msgid, f"avoid {word}", text) for msgid, texts in translations.items()
+                      for text in texts if word in text]
+    assert not wrong, wrong
