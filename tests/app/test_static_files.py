@@ -10,9 +10,12 @@ from flask import url_for
 
 
 def _static_urls(html: str) -> list[str]:
+    """Stylesheet, icon, and the scripts base.html loads after the first paint."""
     soup = BeautifulSoup(html, "html.parser")
-    return [tag.get("href") or tag.get("src") for tag in soup.find_all(["link", "script"])
-            if (tag.get("href") or tag.get("src") or "").startswith("/static/")]
+    urls = [tag.get("href") or tag.get("src") for tag in soup.find_all(["link", "script"])]
+    for loader in soup.find_all("script", attrs={"data-scripts": True}):
+        urls += loader["data-scripts"].split()
+    return [url for url in urls if (url or "").startswith("/static/")]
 
 
 def test_pages_and_static_text_are_compressed(client, auth):
@@ -50,7 +53,7 @@ def test_every_page_links_the_favicon_which_is_also_at_the_root(client, auth):
 
 def test_fingerprinted_static_files_are_cached_for_a_year(app, client):
     urls = _static_urls(client.get("/login").get_data(as_text=True))
-    assert len(urls) >= 3, urls
+    assert len(urls) >= 4, urls
     for url in urls:
         assert re.search(r"\?v=[0-9a-f]{12}$", url), url
         with client.get(url) as response:
@@ -77,3 +80,16 @@ def test_a_changed_file_gets_a_new_address(app, tmp_path):
         (static / "css" / "app.css").write_text("b{}")
         os.utime(static / "css" / "app.css", ns=(1, 10**18))
         assert url_for("static", filename="css/app.css") != before
+
+
+def test_scripts_wait_until_the_page_is_shown(client):
+    """No script is fetched before the first paint (the LCP budget): the page's only
+    script is an inline loader, with this request's nonce, naming htmx then app.js."""
+    response = client.get("/login")
+    soup = BeautifulSoup(response.get_data(as_text=True), "html.parser")
+    assert not soup.find_all("script", src=True)
+    (loader,) = soup.find_all("script", attrs={"data-scripts": True})
+    nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert loader["nonce"] == nonce
+    assert [url.split("?")[0] for url in loader["data-scripts"].split()] == [
+        "/static/js/htmx.min.js", "/static/js/app.js"]
