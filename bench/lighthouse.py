@@ -39,6 +39,7 @@ LCP_BUDGET_MS = 1000
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu"
 RESIDENT = "defaulter"  # the fullest record: entries, restrictions, corrections, inbox
 CERTIFICATE_HOLDER = "clean"  # has a certificate, hence a verdict page
+OBJECTOR = "mixup"  # has a correction case open
 
 
 class Session:
@@ -103,8 +104,9 @@ def resident_pages(session: Session) -> list[str]:
     return pages
 
 
-def verdict_page(session: Session) -> str:
-    """The printed certificate's verification address (its code lasts until the end date)."""
+def certificate_pages(session: Session) -> tuple[list[str], str]:
+    """The holder's certificate page and its print version; the printed code's
+    verification address (a printed code lasts until the certificate's end date)."""
     listing = session.get("/certificates")
     certificate = re.search(r'href="(/certificates/[\w-]+)"', listing)
     if not certificate:
@@ -113,7 +115,7 @@ def verdict_page(session: Session) -> str:
     link = re.search(r'(/v/[\w.\-~]+)', printed)
     if not link:
         raise SystemExit("no verification link on the printed certificate")
-    return link.group(1)
+    return [certificate.group(1), certificate.group(1) + "/print"], link.group(1)
 
 
 def run_lighthouse(url: str, name: str, cookie: str | None, chrome: str) -> dict:
@@ -165,10 +167,16 @@ def main(argv: list[str] | None = None) -> int:
             resident.sign_in(by_name[RESIDENT]["id_number"], by_name[RESIDENT]["password"])
             holder = Session(base)
             holder.sign_in(by_name[CERTIFICATE_HOLDER]["id_number"], by_name[CERTIFICATE_HOLDER]["password"])
+            objector = Session(base)
+            objector.sign_in(by_name[OBJECTOR]["id_number"], by_name[OBJECTOR]["password"])
             # The start page as a visitor sees it (signed in, it only redirects to /me).
             targets = [("/", None), ("/login", None)]
             targets += [(p, resident.cookie_header()) for p in resident_pages(resident)]
-            targets.append((verdict_page(holder), None))
+            targets += [(p, objector.cookie_header()) for p in resident_pages(objector)
+                        if p.startswith("/corrections/")]
+            certificate, verify = certificate_pages(holder)
+            targets += [(p, holder.cookie_header()) for p in certificate]
+            targets.append((verify, None))
             if args.only:
                 targets = [t for t in targets if args.only in t[0]]
             rows = []
