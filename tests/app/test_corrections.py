@@ -139,7 +139,7 @@ def test_seeded_mixup_has_an_open_correction_under_dispute(client, auth, db):
     auth.login("mixup")
     assert "Under dispute" in client.get("/me").get_data(as_text=True)
     listing = client.get("/corrections").get_data(as_text=True)
-    assert "这条记录不是关于我的" in listing and "Submitted" in listing
+    assert "This entry is not about me" in listing and "Submitted" in listing
 
 
 def test_withdraw_and_add_information(client, auth, db):
