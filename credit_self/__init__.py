@@ -35,7 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     from . import (audit, cli, db, errors, formatters, htmx, i18n, schema, security,
-                   routing, sessions, sms, start, templating)
+                   routing, sessions, sms, start, static_files, templating)
     from .extensions import babel, csrf, limiter, login_manager
 
     app.session_interface = sessions.SessionInterface()
@@ -63,6 +63,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     start.init_app(app)
     routing.init_app(app)  # `<id:...>` before any route uses it
     sms.init_app(app)
+    static_files.init_app(app)
     for capability in CAPABILITIES:
         import_module(f"{__name__}.{capability}.views").init_app(app)
     return app

@@ -128,6 +128,9 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # Largest request body: above the largest upload residents may send. Staff list
         # imports (up to IMPORT_MAX_BYTES) get their own limit (security.py).
         "MAX_CONTENT_LENGTH": 6 * MEGABYTE,
+        # Text responses compressed by Flask-Compress: Brotli where the browser takes it,
+        # gzip otherwise (static_files.py).
+        "COMPRESS_ALGORITHM": ["br", "gzip"],
         "IMPORT_MAX_BYTES": 20 * MEGABYTE,
         # CSRF tokens last as long as the session; a stale form asks to sign in again.
         "WTF_CSRF_TIME_LIMIT": None,

@@ -8,6 +8,7 @@ from flask import Flask
 
 from . import clock, i18n, identity
 from .clock import LOCAL_TZ
+from .i18n import N_
 
 
 def _as_date(value: date | str) -> date:
@@ -57,6 +58,16 @@ def days_from_today(value: date | str) -> int:
     return (_as_date(value) - clock.today()).days
 
 
+SEX_WORDS = {"F": N_("female"), "M": N_("male")}
+
+
+def sex_word(code: str | None) -> str:
+    """'female' or 'male' (女, 男) for a recorded sex code; other values as they are."""
+    if code not in SEX_WORDS:
+        return code or ""
+    return i18n.language().translations.ugettext(SEX_WORDS[code])
+
+
 def localized(row: dict, field: str) -> str:
     """`<field>_zh` or `<field>_en` for the reader's language, falling back to the other
     when a department supplied only one."""
@@ -65,7 +76,7 @@ def localized(row: dict, field: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    for function in (date_long, datetime_long, time_of_day, days_from_today, localized):
+    for function in (date_long, datetime_long, time_of_day, days_from_today, localized, sex_word):
         app.add_template_filter(function)
     app.add_template_filter(identity.mask_id, "mask_id")
     app.add_template_filter(identity.mask_name, "mask_name")

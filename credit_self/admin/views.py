@@ -53,7 +53,7 @@ ACCOUNT_ERRORS = {
 @staff_required()
 def home() -> str:
     return render_template("admin/home.html", tools=registry.admin_tools_for(current_user.role),
-                           role_names=forms.ROLES)
+                           role_names=forms.ROLES, pilot_names=dict(_pilots()))
 
 
 def _pilots() -> list[tuple[str, str]]:
@@ -64,7 +64,7 @@ def _pilots() -> list[tuple[str, str]]:
 @staff_required(*ACCOUNT_ROLES)
 def accounts() -> str:
     return render_template("admin/accounts.html", accounts=staff.list_staff(get_db()),
-                           role_names=forms.ROLES)
+                           role_names=forms.ROLES, pilot_names=dict(_pilots()))
 
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
@@ -102,6 +102,7 @@ def _render_account(account: dict, form: forms.RoleForm | None = None,
         second_factor_error=second_factor_error,
         role_names=forms.ROLES,
         second_factor_since=second_factor.enrolled_at(get_db(), account["id"]),
+        pilot_names=dict(_pilots()),
     )
 
 

@@ -15,6 +15,7 @@ from itsdangerous import BadData, SignatureExpired, TimestampSigner, URLSafeTime
 from itsdangerous.encoding import base64_decode, base64_encode
 from sqlalchemy import Connection
 
+from ..i18n import N_
 from . import store
 
 SALT = "credit-self.certificate.v1"
@@ -144,8 +145,8 @@ def browser_family(user_agent: str | None) -> str:
     """A coarse family name, the only thing kept about a verifier."""
     ua = (user_agent or "").lower()
     for marker, family in (
-        ("micromessenger", "WeChat"),
-        ("alipayclient", "Alipay"),
+        ("micromessenger", N_("WeChat")),
+        ("alipayclient", N_("Alipay")),
         ("edg/", "Edge"),
         ("firefox/", "Firefox"),
         ("fxios/", "Firefox"),
@@ -156,4 +157,4 @@ def browser_family(user_agent: str | None) -> str:
     ):
         if marker in ua:
             return family
-    return "Other"
+    return N_("Other")

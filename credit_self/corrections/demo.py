@@ -14,13 +14,14 @@ def add_demo_data(conn: Connection, today: date, personas: dict[str, str]) -> di
     if entry_id is None:
         return {"corrections": 0}
     filed_on = today - timedelta(days=1)
+    # In the resident's own words (Chinese).
     statement = (
-        "This entry is not about me. The court recorded a woman born in 1982 in Minhang "
-        "(310112); I am a man born in 1993 in Pudong and have never been a party to this case."
+        "这条记录不是关于我的。法院记录的是一名1982年出生于闵行区（310112）的女性；"
+        "我是1993年出生于浦东新区的男性，从未参与过这个案件。"
     )
     data.file_correction(
         conn, id_number, entry_id, data.OBJECTION, "not_me", statement,
-        "Resident ID card; household register extract of 3 March 2025", False,
+        "居民身份证；2025年3月3日的户籍信息摘录", False,
         datetime.combine(filed_on, time(2, 30), tzinfo=timezone.utc), filed_on,
         f"resident:{id_number}",
     )

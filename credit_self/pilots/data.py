@@ -430,8 +430,8 @@ def seed_pilot_events(conn: Connection, code: str, share: float, seed: int, toda
             events.append({
                 "pilot_code": code, "id_number": id_number, "event_type": event_type,
                 "delta": int(pilot["rules"][event_type]["points"]),
-                "reason": pilot["rules"][event_type]["label_en"] + " (generated)",
-                "source": "Generated for the benchmark",
+                "reason": pilot["rules"][event_type]["label_zh"] + "（生成）",
+                "source": "基准测试生成",
                 "occurred_on": occurred.isoformat(),
                 "recorded_at": occurred.isoformat() + "T03:00:00+00:00",
             })

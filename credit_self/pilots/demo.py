@@ -6,22 +6,23 @@ from sqlalchemy import Connection
 
 from . import data
 
+# Reasons and sources in Chinese, as the Rongcheng authorities write them.
 MEMBER_EVENTS = [  # (days ago, event type, reason)
-    (350, "volunteer_service", "20 hours with the Swan Lake conservation volunteers"),
-    (301, "traffic_ticket", "Speeding on Chengshan Avenue (camera record)"),
-    (260, "blood_donation", "Voluntary blood donation at the Rongcheng blood donation station"),
-    (214, "volunteer_service", "20 hours with the community elderly-care volunteer team"),
-    (161, "heroic_act", "Rescued a swimmer off Shidao Bay; recognised as an act of bravery"),
-    (97, "traffic_ticket", "Ran a red light at the Shidao Road junction"),
-    (53, "charitable_donation", "Donation to the Rongcheng Charity Federation's winter heating fund"),
-    (12, "volunteer_service", "20 hours of traffic-safety volunteering at school gates"),
+    (350, "volunteer_service", "参加天鹅湖生态保护志愿服务20小时"),
+    (301, "traffic_ticket", "在成山大道超速行驶（电子监控记录）"),
+    (260, "blood_donation", "在荣成献血站无偿献血"),
+    (214, "volunteer_service", "参加社区养老志愿服务队服务20小时"),
+    (161, "heroic_act", "在石岛湾救起落水者，被确认为见义勇为"),
+    (97, "traffic_ticket", "在石岛路口闯红灯"),
+    (53, "charitable_donation", "向荣成市慈善总会冬季供暖基金捐款"),
+    (12, "volunteer_service", "在校门口参加交通安全志愿服务20小时"),
 ]
 SOURCES = {
-    "volunteer_service": "Rongcheng Volunteer Federation",
-    "traffic_ticket": "Rongcheng Public Security Traffic Police Brigade",
-    "blood_donation": "Weihai Central Blood Station",
-    "heroic_act": "Rongcheng Committee for Rewarding Acts of Bravery",
-    "charitable_donation": "Rongcheng Charity Federation",
+    "volunteer_service": "荣成市志愿者联合会",
+    "traffic_ticket": "荣成市公安局交通警察大队",
+    "blood_donation": "威海市中心血站",
+    "heroic_act": "荣成市见义勇为评定委员会",
+    "charitable_donation": "荣成市慈善总会",
 }
 
 

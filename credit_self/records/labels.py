@@ -22,6 +22,24 @@ ENTRY_STATES = {
     "restored": Tag(N_("Restored"), "grey"),
 }
 
+# Fields of entry_history rows (what changed), in words.
+HISTORY_FIELDS = {
+    "created": N_("Listed"),
+    "status": N_("Status"),
+    "listed_on": N_("Listed on"),
+    "expires_on": N_("Ends"),
+    "recorded_name": N_("Recorded name"),
+    "facts_zh": N_("What was recorded"),
+    "facts_en": N_("What was recorded"),
+    "source_agency_zh": N_("Recorded by"),
+    "source_agency_en": N_("Recorded by"),
+}
+
+# Values of entries.status as history rows record them ("listed" is the stored word for
+# an entry in force).
+ENTRY_STATUS_WORDS = {"listed": N_("Active"), "withdrawn": N_("Withdrawn"), "restored": N_("Restored"),
+                      "expired": N_("Expired")}
+
 
 def expiry_text(entry: dict) -> str:
     """'1 March 2027 (98 days left)', 'No end date: until the obligations are fulfilled'."""

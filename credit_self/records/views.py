@@ -76,7 +76,9 @@ def entry_detail(entry_id: int) -> str:
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
-    app.jinja_env.globals.update(entry_kinds=labels.ENTRY_KINDS, entry_states=labels.ENTRY_STATES)
+    app.jinja_env.globals.update(entry_kinds=labels.ENTRY_KINDS, entry_states=labels.ENTRY_STATES,
+                                  history_fields=labels.HISTORY_FIELDS,
+                                  entry_status_words=labels.ENTRY_STATUS_WORDS)
     app.add_template_filter(labels.expiry_text)
     app.add_template_filter(rules.takes_effect_on)
     app.add_template_filter(labels.identifier_words)

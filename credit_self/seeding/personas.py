@@ -20,6 +20,7 @@ from ..admin.staff import create_staff_account
 from ..auth.accounts import activate
 from ..auth.second_factor import enrol_with_secret
 from ..db import rows, write_transaction
+from ..i18n import N_
 from ..identity import with_check_digit
 from ..records.entries import add_entries, change_entry
 from . import bulk, facts
@@ -69,18 +70,20 @@ NAMESAKE = {"id_number": with_check_digit("31011219820130918"), "name": "张伟"
             "phone": "13970512046"}
 
 # Staff demo accounts, one per role; `flask create-admin` is the way to add real ones.
-# Each is enrolled in the second factor with a published secret (base32), so demos and
-# checks can make its codes (`pyotp.TOTP(secret).now()`, or any authenticator app).
+# Their offices are msgids, shown in the reader's language (an office an administrator
+# types is shown as typed). Each is enrolled in the second factor with a published
+# secret (base32), so demos and checks can make its codes (`pyotp.TOTP(secret).now()`,
+# or any authenticator app).
 ADMIN_ACCOUNTS: list[dict[str, Any]] = [
     {"persona": "pilot_admin", "login": "demo-pilot-admin", "password": DEMO_PASSWORD,
      "role": "pilot_admin", "pilot_code": "rongcheng",
-     "display_name": "Rongcheng pilot administrator",
+     "display_name": N_("Rongcheng pilot administrator"),
      "totp_secret": "POZHBVOL6ZQXXH2CR5IQ47KDAJOJVVS5"},
     {"persona": "reviewer", "login": "demo-reviewer", "password": DEMO_PASSWORD,
-     "role": "reviewer", "pilot_code": None, "display_name": "Corrections reviewer",
+     "role": "reviewer", "pilot_code": None, "display_name": N_("Corrections reviewer"),
      "totp_secret": "DBERCCDW4J4F4MEDBJLT62F2SN4E7RPS"},
     {"persona": "superadmin", "login": "demo-superadmin", "password": DEMO_PASSWORD,
-     "role": "superadmin", "pilot_code": None, "display_name": "Superadministrator",
+     "role": "superadmin", "pilot_code": None, "display_name": N_("Superadministrator"),
      "totp_secret": "JPQGJ4K63QGXGBNYEU3T5SV2U6536EBC"},
 ]
 
@@ -189,9 +192,9 @@ def _add_as_department(conn: Connection, made: dict, maker: EntryMaker) -> None:
     listing = {k: v for k, v in made.items() if k != "id"}
     status = listing["status"]
     listing["status"] = "listed"
-    actor = f"source:{made['source_agency_en']}"
+    actor = f"source:{made['source_agency_zh']}"
     listed_at = iso_at(date.fromisoformat(made["listed_on"]))
-    (entry_id,) = add_entries(conn, [listing], actor, listed_at, "department listing")
+    (entry_id,) = add_entries(conn, [listing], actor, listed_at, N_("department listing"))
     if status != "listed":
         reason = next(h["reason"] for h in maker.history if h["entry_id"] == made["id"])
         change_entry(conn, entry_id, {"status": status}, actor, made["updated_at"], reason)

@@ -168,7 +168,7 @@ class EntryMaker:
             self.history.append({
                 "entry_id": entry["id"],
                 "at": entry["updated_at"],
-                "actor": f"source:{agency_en}",
+                "actor": f"source:{agency_zh}",
                 "field": "status",
                 "old_value": "listed",
                 "new_value": status,

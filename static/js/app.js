@@ -28,5 +28,10 @@
 
   // Pages are never cached for personal data, but htmx keeps a history snapshot
   // unless told otherwise; the meta config sets historyCacheSize to 0.
-  document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  // This file is loaded after the page (see base.html), usually once it has loaded.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  } else {
+    focusErrorSummary();
+  }
 })();
