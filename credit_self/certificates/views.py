@@ -24,7 +24,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -203,11 +202,9 @@ def issue():
         false_now = _false_statements()
         untrue = [code for code in form.statements.data if code in false_now]
         if untrue:
-            form.add_error("statements", ngettext(
-                "This statement is not true today, so it cannot be issued: %(names)s",
-                "These statements are not true today, so they cannot be issued: %(names)s",
-                len(untrue), names=_("; ").join(str(statements.STATEMENTS.label(code))
-                                                for code in untrue)))
+            form.add_error("statements", _(
+                "Not true today, so it cannot be issued: %(names)s",
+                names=_("; ").join(str(statements.STATEMENTS.label(code)) for code in untrue)))
             return _index_page(form)
         certificate = store.create(
             db,

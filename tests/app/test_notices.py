@@ -204,7 +204,8 @@ def test_a_withdrawn_entry_says_when_why_and_by_whose_decision(app, db):
     AuthActions(client).login("defaulter")
     entry = _entry(db, "defaulter", "aviation_misconduct", "withdrawn")
     for text in (_card(client, entry), _card(client, entry, f"/me/entries/{entry}")):
-        assert "Withdrawn on" in text and "Listed in error: the decision was revoked on review." in text
+        # The department's reason, as it wrote it (the seeded feeds write Chinese).
+        assert "Withdrawn on" in text and "列入有误：经复核，该决定已被撤销。" in text
         assert "Decision Withdrawn by" in text
         assert "Ends" not in text and "No end date" not in text
 
@@ -273,5 +274,6 @@ def test_the_reviewer_sees_the_mix_up_in_words_too(client, db):
     staff_login(client, "reviewer")
     box = BeautifulSoup(client.get(f"/admin/corrections/{correction}").get_data(as_text=True),
                         "html.parser").select_one("main .notice--warning").get_text(" ")
-    assert "sex: female / male" in " ".join(box.split())
-    assert "home district: Minhang District (310112) / Pudong New Area (310115)" in " ".join(box.split())
+    assert "Sex: recorded female, register male" in " ".join(box.split())
+    assert ("Home district: recorded Minhang District (310112), register Pudong New Area (310115)"
+            in " ".join(box.split()))
