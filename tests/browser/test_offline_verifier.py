@@ -90,7 +90,8 @@ def test_landlord_in_airplane_mode_verifies_valid_tampered_expired_and_revoked(
     check_page(landlord)
     # The holder revokes; the landlord's phone fetches lists while still online.
     page.goto(revoked_url)
-    page.get_by_role("button", name="Revoke this certificate").click()
+    page.get_by_role("link", name="Revoke this certificate").click()
+    page.get_by_role("button", name="Yes, revoke it").click()
     open_verifier(landlord)
     # A revocation after the phone went offline: it cannot know yet (the page says so).
     late_url, revoked_late = issue_offline(page)
@@ -98,7 +99,8 @@ def test_landlord_in_airplane_mode_verifies_valid_tampered_expired_and_revoked(
 
     landlord.context.set_offline(True)
     page.goto(late_url)
-    page.get_by_role("button", name="Revoke this certificate").click()
+    page.get_by_role("link", name="Revoke this certificate").click()
+    page.get_by_role("button", name="Yes, revoke it").click()
 
     landlord.reload()  # the page itself comes from the service worker
     expect(landlord.locator("h1")).to_have_text("Check an offline credential")
