@@ -20,9 +20,10 @@ def _own_entry(db, id_number: str) -> int:
 
 
 def _comparable(response, path: str) -> str:
-    """The page without what differs on every response (CSP nonce, CSRF token) or
-    repeats the address (the language links)."""
-    return re.sub(r'(nonce|value)="[^"]*"', "", response.get_data(as_text=True)).replace(path, "")
+    """The page without what differs on every response (CSP nonce, CSRF token, the idle
+    warning's seconds left) or repeats the address (the language links)."""
+    return re.sub(r'(nonce|value|data-left)="[^"]*"', "",
+                  response.get_data(as_text=True)).replace(path, "")
 
 
 def test_probing_300_ids_is_throttled_and_kept_to_the_prober(database_url, db):

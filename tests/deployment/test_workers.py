@@ -85,8 +85,8 @@ def test_a_killed_worker_loses_no_acknowledged_write(serve, redis_url, database_
         for n in range(20):
             try:
                 answer = resident.request("/certificates", {
-                    "csrf_token": token, "purpose": "rental", "days": "1",
-                    "audience": f"writer {writer}, write {n}"})
+                    "csrf_token": token, "statements": "no_blacklist", "purpose": "rental",
+                    "hours": "24", "mode": "online", "audience": f"writer {writer}, write {n}"})
             except OSError:  # the killed worker's connection: not acknowledged
                 continue
             if answer.status == 303:
