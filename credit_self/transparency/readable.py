@@ -163,9 +163,13 @@ def _history_field(row: dict) -> str:
     return _(record_labels.HISTORY_FIELDS[field]) if field in record_labels.HISTORY_FIELDS else field
 
 
+def _tag(tags: dict, code) -> str:
+    """A status tag's words in the reader's language; an unknown code as it is."""
+    return _(tags[code].words) if code in tags else (code or "")
+
+
 def _entry_state(row: dict) -> str:
-    state = record_rules.entry_state(row, row["_today"])
-    return _(record_labels.ENTRY_STATES[state].words)
+    return _tag(record_labels.ENTRY_STATES, record_rules.entry_state(row, row["_today"]))
 
 
 def _list_of(texts: list[str]) -> str:
@@ -203,9 +207,7 @@ def _specs() -> dict[str, tuple[str, object, list[Column]]]:
         "entries": ("entries", _l("Your list entries"), [
             c("entry_number", _l("Entry number"), _field("id")),
             c("list", _l("List"), _localized("list_name")),
-            c("kind", _l("Kind of list"),
-              lambda r: _(record_labels.ENTRY_KINDS[r["kind"]].words)
-              if r.get("kind") in record_labels.ENTRY_KINDS else r.get("kind")),
+            c("kind", _l("Kind of list"), lambda r: _tag(record_labels.ENTRY_KINDS, r.get("kind"))),
             c("kept_by", _l("Kept by"), _localized("authority")),
             c("legal_basis", _l("Legal basis"), _localized("legal_basis")),
             c("recorded_by", _l("Recorded by"), _localized("source_agency")),
