@@ -118,7 +118,7 @@ def _who(name: str) -> Callable[[dict], object]:
             return _("You") if rest in ("", row.get("_resident")) else str(ROLE_WORDS["resident"])
         if role in ("source", "system"):
             return rest if role == "source" and rest else _("The system")
-        return str(value)
+        return str(ACCESS_KINDS["anonymous" if role == "anonymous" else "other"])
     return words
 
 

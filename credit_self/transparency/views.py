@@ -91,12 +91,7 @@ ACTION_PREFIXES = (
     ("list_", _l("imported an entry")),
     ("entry", _l("looked at or changed a list entry")),
 )
-ROLE_LABELS = {
-    "pilot_admin": _l("Pilot administrator"),
-    "reviewer": _l("Correction reviewer"),
-    "superadmin": _l("Superadmin"),
-    "resident": _l("Another resident"),
-}
+ROLE_LABELS = readable.ROLE_WORDS
 
 
 def action_label(action: str):
