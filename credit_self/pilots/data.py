@@ -122,13 +122,18 @@ def standing(conn: Connection, pilot: dict, id_number: str) -> Standing:
     return Standing(total, grade_for(pilot, total, cap), cap, ledger)
 
 
+# The chart's label size in its own units: at least 12 px where a 360 px phone draws the
+# 320-unit chart about 296 px wide. The padding leaves room for labels of that size.
+CHART_LABEL_SIZE = 14
+
+
 def chart_points(pilot: dict, ledger: list[dict], today: date, width: int = 320,
-                 height: int = 120, pad: int = 24) -> dict:
+                 height: int = 150, pad: int = 40) -> dict:
     """Coordinates of the score-over-time line, for an inline server-rendered SVG."""
     if not ledger:
         return {"points": "", "min": pilot["base_score"], "max": pilot["base_score"],
                 "first": None, "last": None, "width": width, "height": height, "pad": pad,
-                "dots": []}
+                "dots": [], "label_size": CHART_LABEL_SIZE}
     first_day = date.fromisoformat(ledger[0]["occurred_on"]) - timedelta(days=1)
     series = [(first_day, pilot["base_score"])] + [
         (date.fromisoformat(e["occurred_on"]), e["running_total"]) for e in ledger
@@ -162,7 +167,7 @@ def chart_points(pilot: dict, ledger: list[dict], today: date, width: int = 320,
         "dots": dots,
         "min": low, "max": high,
         "first": series[0][0], "last": series[-1][0],
-        "width": width, "height": height, "pad": pad,
+        "width": width, "height": height, "pad": pad, "label_size": CHART_LABEL_SIZE,
     }
 
 

@@ -1,15 +1,12 @@
 """Transparency data layer: who looked at a record, a resident's full data export, and
 the audit log viewer's queries. No Flask here."""
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Connection, inspect
 
 from .. import catalog
-from ..csv_export import write_csv
 from ..db import is_postgresql, rows, sql
 
 PAGE_SIZE = 20
@@ -276,26 +273,6 @@ def _without_staff_logins(conn: Connection, data: dict[str, list[dict]]) -> None
 
 def export_json(export: dict) -> bytes:
     return json.dumps(export, ensure_ascii=False, indent=2).encode("utf-8")
-
-
-def export_zip(export: dict) -> bytes:
-    """One CSV per table, zipped (written by csv_export: no cell runs as a formula)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(
-            "README.txt",
-            f"Credit Self-Check data export\nid_number: {export['id_number']}\n"
-            f"generated_at: {export['generated_at']}\n",
-        )
-        for table, rows in export["tables"].items():
-            headers: list[str] = []
-            for row in rows:
-                headers.extend(k for k in row if k not in headers)
-            archive.writestr(f"{table}.csv", write_csv([
-                ["generated_at", *headers],
-                *([export["generated_at"], *(row.get(h) for h in headers)] for row in rows),
-            ]))
-    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------- audit viewer

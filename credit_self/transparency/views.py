@@ -34,10 +34,12 @@ from ..errors import render_error
 from ..formatters import localized
 from ..htmx import is_partial_request
 from ..i18n import N_
+from ..records import entries as record_entries
+from ..records import rules as record_rules
 from ..routing import parse_id
 from ..security import allows_large_upload
 from ..sessions import serve_without_session
-from . import data, forms, imports, openapi
+from . import data, forms, imports, openapi, readable
 
 bp = Blueprint("transparency", __name__)
 admin_bp = Blueprint("transparency_admin", __name__, url_prefix="/admin")
@@ -89,12 +91,7 @@ ACTION_PREFIXES = (
     ("list_", _l("imported an entry")),
     ("entry", _l("looked at or changed a list entry")),
 )
-ROLE_LABELS = {
-    "pilot_admin": _l("Pilot administrator"),
-    "reviewer": _l("Correction reviewer"),
-    "superadmin": _l("Superadmin"),
-    "resident": _l("Another resident"),
-}
+ROLE_LABELS = readable.ROLE_WORDS
 
 
 def action_label(action: str):
@@ -154,26 +151,83 @@ def export() -> str:
     return render_template("transparency/export.html")
 
 
+def _record_context() -> dict:
+    """Every entry with its list, sanctions and state (and, once closed, when and why),
+    the register details, and the moment the record was made."""
+    db = get_db()
+    found = record_entries.entries_for(db, current_user.id_number)
+    today = clock.today()
+    closing = record_entries.closing_changes(db, [entry["id"] for entry in found])
+    for entry in found:
+        entry["state"] = record_rules.entry_state(entry, today)
+        entry["closing"] = closing.get(entry["id"])
+    return {"entries": found, "made_at": clock.iso_now(),
+            "resident": record_entries.register_record(db, current_user.id_number)}
+
+
+@bp.get("/me/record/print")
+@resident_required
+def record_print() -> str:
+    """The whole record on one page, to print or keep."""
+    return render_template("transparency/record_print.html", **_record_context())
+
+
+@bp.get("/me/record.pdf")
+@resident_required
+def record_pdf() -> Response:
+    """The same record as an A4 PDF in the reader's language, CJK fonts embedded."""
+    context = _record_context()
+    html = render_template("transparency/record.pdf.html", **context)
+    # Imported here: WeasyPrint loads Pango when imported, and the rest of the app must
+    # start on a machine without it.
+    import weasyprint
+
+    pdf = weasyprint.HTML(string=html, base_url=request.url_root).write_pdf()
+    return Response(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="my-credit-record-{clock.today().isoformat()}.pdf"'})
+
+
+# Each download: (media type, file name ending).
+DOWNLOADS = {
+    "json": ("application/json", ".json"),
+    "csv": ("application/zip", "-csv.zip"),
+    "sqlite": ("application/vnd.sqlite3", ".db"),
+}
+
+
 @bp.get("/me/export/<fmt>")
 @resident_required
 def export_download(fmt: str) -> Response:
-    """The download itself is audited (a resident's own action: not in their access log)."""
+    """JSON, or the CSV files in a zip."""
     if fmt not in ("json", "csv"):
         abort(404)
+    return _download(fmt)
+
+
+@bp.get("/me/export.db")
+@resident_required
+def export_sqlite() -> Response:
+    """The SQLite file, which opens in Datasette."""
+    return _download("sqlite")
+
+
+def _download(fmt: str) -> Response:
+    """The download itself is audited (a resident's own action: not in their access log)."""
     db = get_db()
     generated_at = clock.iso_now()
     export_data = data.export_data(db, current_user.id_number, generated_at)
     audit.record(
         db, current_user.audit_name, "data_exported", current_user.id_number, {"format": fmt}
     )
-    stamp = generated_at.replace(":", "").replace("-", "")[:15]
     if fmt == "json":
-        body, mimetype, name = data.export_json(export_data), "application/json", f"my-credit-data-{stamp}.json"
+        body = data.export_json(export_data)
     else:
-        body, mimetype, name = data.export_zip(export_data), "application/zip", f"my-credit-data-{stamp}-csv.zip"
-    return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+        tables = readable.tables(db, export_data, clock.today(), action_label)
+        body = (readable.csv_zip if fmt == "csv" else readable.sqlite_file)(export_data, tables)
+    mimetype, ending = DOWNLOADS[fmt]
+    stamp = generated_at.replace(":", "").replace("-", "")[:15]
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="my-credit-data-{stamp}{ending}"'})
 
 
 # ---------------------------------------------------------------- published anchors

@@ -74,22 +74,23 @@ def test_facts_reviewer_notes_and_agency_answers_reach_the_csv_as_text(
     auth.login("mixup")
     files = _csv_files(client.get("/me/export/csv"))
 
-    [entry] = [e for e in files["entries.csv"] if e["id"] == str(case["entry_id"])]
-    assert entry["facts_zh"] == entry["facts_en"] == "'" + facts
+    # The files speak the reader's language (English here): headers are labels.
+    [entry] = [e for e in files["entries.csv"] if e["Entry number"] == str(case["entry_id"])]
+    assert entry["What was recorded"] == "'" + facts
     # The feed's values are stripped as they are read: a leading tab or CR goes there.
     listed = attack.strip()
-    [imported] = [e for e in files["entries.csv"] if e["document_no"] == "SEC-CSV-1"]
-    assert imported["facts_zh"] == f"'{listed} department facts"
-    assert imported["source_agency_zh"] == f"'{listed} agency"
+    [imported] = [e for e in files["entries.csv"] if e["Document number"] == "SEC-CSV-1"]
+    assert imported["What was recorded"] == f"'{listed} department facts"
+    assert imported["Recorded by"] == f"'{listed} agency"
     [exported] = files["corrections.csv"]
-    assert exported["decision_note"] == "'" + note and exported["agency_answer"] == "'" + answer
-    notes = {event["event"]: event["note"] for event in files["correction_events.csv"]}
-    assert notes["upheld"] == "'" + note and notes["agency_answer"] == "'" + answer
-    assert notes["forwarded"] == f"'{attack} forwarding note"
-    assert ["'" + facts] == [h["new_value"] for h in files["entry_history.csv"]
-                             if h["new_value"] and attack in h["new_value"]][:1]
-    [event] = [e for e in files["score_events.csv"] if e["event_type"] == "traffic_ticket"]
-    assert (event["delta"], event["reason"]) == ("-100", "-5")
+    assert exported["Reasons given"] == "'" + note and exported["The agency's answer"] == "'" + answer
+    notes = {event["What happened"]: event["Note"] for event in files["correction_timeline.csv"]}
+    assert notes["Upheld"] == "'" + note and notes["The source agency answered"] == "'" + answer
+    assert notes["Forwarded to the source agency"] == f"'{attack} forwarding note"
+    assert ["'" + facts] == [h["After"] for h in files["entry_changes.csv"]
+                             if h["After"] and attack in h["After"]][:1]
+    [event] = [e for e in files["pilot_score_events.csv"] if e["Rule"] == "Traffic ticket"]
+    assert (event["Points"], event["Reason"]) == ("-100", "-5")
     for name, rows in files.items():
         for row in rows:
             for value in row.values():
@@ -134,7 +135,7 @@ def test_no_staff_login_reaches_a_residents_pages_or_downloads_after_staff_actio
     resident = app.test_client()
     AuthActions(resident).login("mixup")
     pages = ["/me", f"/me/entries/{case['entry_id']}", "/corrections", f"/corrections/{case['id']}",
-             "/inbox", "/me/access", "/me/export", "/pilots", "/certificates"]
+             "/inbox", "/me/access", "/me/export", "/me/record/print", "/pilots", "/certificates"]
     for path in pages:
         response = resident.get(path)
         assert response.status_code == 200, path
@@ -144,6 +145,8 @@ def test_no_staff_login_reaches_a_residents_pages_or_downloads_after_staff_actio
     archive = zipfile.ZipFile(io.BytesIO(resident.get("/me/export/csv").data))
     for name in archive.namelist():
         _no_login_in(archive.read(name).decode("utf-8-sig"), name)
+    # SQLite keeps text as UTF-8: a login anywhere in the file would be found in its bytes.
+    _no_login_in(resident.get("/me/export.db").data.decode("utf-8", "replace"), "sqlite export")
     # What the export says instead: the role, and the office where one was given.
     tables = json.loads(json_export)["tables"]
     [decided] = tables["corrections"]

@@ -1,4 +1,5 @@
 """Scoring pilots: enrolment default, opt in/out, erasure, pause/close, admin console."""
+import re
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -106,6 +107,26 @@ def test_enrolled_member_sees_score_grade_ledger_and_chart(client, auth, db):
     assert card.find(id=svg["aria-describedby"]).get_text().strip()
     # Each event names its rule's legal basis.
     assert "Legal basis" in items[0].get_text()
+
+
+# A 360 px phone draws the chart in about 296 px (the page's and the card's padding).
+CHART_WIDTH_AT_360 = 296
+
+
+@pytest.mark.parametrize("language, day", [
+    ("en", r"\d{1,2} [A-Z][a-z]+ \d{4}"), ("zh_CN", r"\d{4}年\d{1,2}月\d{1,2}日")])
+def test_score_chart_labels_are_dates_in_the_readers_language_and_legible_on_a_phone(
+        client, auth, language, day):
+    auth.login("pilot_member")
+    client.set_cookie("lang", language)
+    svg = soup(client.get("/pilots")).find(id="pilot-rongcheng").find("svg")
+    view_width = float(svg["viewbox"].split()[2])
+    labels = svg.find_all("text")
+    assert len(labels) == 4
+    for label in labels:
+        assert float(label["font-size"]) * CHART_WIDTH_AT_360 / view_width >= 12, label
+    dates = [label.get_text() for label in labels if not label.get_text().isdigit()]
+    assert len(dates) == 2 and all(re.fullmatch(day, text) for text in dates), dates
 
 
 def test_score_equals_base_plus_deltas_and_matches_ledger(db):

@@ -340,6 +340,9 @@ EXPECTED = {
     "transparency.access_log": ("resident",),
     "transparency.export": ("resident",),
     "transparency.export_download": ("resident",),
+    "transparency.export_sqlite": ("resident",),
+    "transparency.record_print": ("resident",),
+    "transparency.record_pdf": ("resident",),
     "records.my_record": ("resident",),
     "records.entry_detail": ("resident",),
 }

@@ -111,3 +111,27 @@ def test_admin_pauses_and_resumes_the_pilot(page: Page, live_server):
     expect(page.locator(".tags")).to_contain_text("生效中")
     check_page(page)
     page.get_by_role("link", name="English").click()
+
+
+@pytest.mark.parametrize("language", ["en", "zh_CN"])
+def test_score_chart_labels_are_legible_dates_that_fit_at_360px(page: Page, live_server, language):
+    sign_in(page, "pilot_member")
+    page.goto(f"/language/{language}?next=/pilots")
+    chart = page.locator("#pilot-rongcheng svg.pilot-chart")
+    expect(chart).to_be_visible()
+    labels = chart.evaluate("""svg => {
+        const scale = svg.getBoundingClientRect().width / svg.viewBox.baseVal.width;
+        const box = svg.getBoundingClientRect();
+        return [...svg.querySelectorAll('text')].map(text => {
+            const r = text.getBoundingClientRect();
+            return {text: text.textContent, px: parseFloat(text.getAttribute('font-size')) * scale,
+                    inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5,
+                    left: r.left, right: r.right, top: r.top};
+        });
+    }""")
+    assert all(label["px"] >= 12 for label in labels), labels
+    assert all(label["inside"] for label in labels), labels
+    first, last = sorted((label for label in labels if not label["text"].isdigit()),
+                         key=lambda label: label["left"])
+    assert first["right"] < last["left"], labels  # the two dates do not overlap
+    assert ("年" in first["text"]) == (language == "zh_CN"), labels

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import make_engine, rows, scalar
-from tests.browser.conftest import check_page, staff_sign_in
+from tests.browser.conftest import check_page, sign_in, staff_sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -113,3 +113,14 @@ def test_superadmin_imports_a_feed_with_one_bad_row(page: Page, live_server, tmp
     page.get_by_role("link", name="Check the whole chain now").click()
     expect(page.locator("#chain-title")).to_have_text(re.compile("The log verifies"))
     check_page(page)
+
+
+def test_the_record_prints_from_your_data_on_a_phone(page: Page, live_server):
+    sign_in(page, "defaulter")
+    page.get_by_role("link", name="Print your record").click()
+    expect(page.locator("h1")).to_have_text("Your record: printable version")
+    expect(page.locator(".record-entry")).to_have_count(4)
+    check_page(page)
+    page.emulate_media(media="print")
+    expect(page.locator(".site-header")).to_be_hidden()
+    expect(page.locator(".record-entry").first).to_be_visible()
