@@ -3,7 +3,8 @@ and the display preferences every page offers (language, text size)."""
 from datetime import date
 
 from flask import (Flask, current_app, has_request_context, redirect, render_template,
-                   request, url_for)
+                   request, session, url_for)
+from flask.sessions import NullSession
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -24,6 +25,12 @@ PREFERENCE_MAX_AGE = 365 * 24 * 3600
 class TextSizeForm(Form):
     size = RadioField(choices=list(TEXT_SIZES), message=_l("Choose standard or larger text."))
     next = HiddenField()
+
+
+def offers_text_size() -> bool:
+    """Whether the header can carry the text-size form: not on pages served without a
+    session (the verifier's), where no form token can be kept."""
+    return has_request_context() and not isinstance(session, NullSession)
 
 
 def large_text() -> bool:

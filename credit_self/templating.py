@@ -34,6 +34,7 @@ def _layout() -> dict[str, Any]:
         "is_zh": chinese,
         "html_lang": "zh-Hans-CN" if chinese else code,
         "large_text": start.large_text(),
+        "offers_text_size": start.offers_text_size(),
     }
 
 

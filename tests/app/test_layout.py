@@ -29,14 +29,14 @@ def test_larger_text_is_remembered_and_applies_to_every_page(client):
         page = client.get(path)
         assert _html_classes(page) == ["text-large"], path
         # The header now offers the way back.
-        assert _soup(page).select_one("header button[name=size]")["value"] == "standard"
+        assert _soup(page).select_one("header input[name=size]")["value"] == "standard"
 
     back = client.post("/text-size", data={"size": "standard", "next": "/login"})
     assert back.status_code == 303 and "text_size=;" in back.headers["Set-Cookie"]
     page = client.get("/login")
     assert _html_classes(page) == []
     assert '<html lang="en">' in page.get_data(as_text=True)
-    assert _soup(page).select_one("header button[name=size]")["value"] == "large"
+    assert _soup(page).select_one("header input[name=size]")["value"] == "large"
 
 
 def test_larger_text_stays_through_sign_in_and_in_chinese(client, auth):
@@ -45,7 +45,7 @@ def test_larger_text_stays_through_sign_in_and_in_chinese(client, auth):
     auth.login("defaulter")
     page = client.get("/me")
     assert _html_classes(page) == ["text-large"]
-    assert _soup(page).select_one("header button[name=size]").get_text(strip=True) == "标准字号"
+    assert _soup(page).select_one("header form[action='/text-size'] button").get_text(strip=True) == "标准字号"
 
 
 def test_text_size_needs_a_post_with_the_form_token(csrf_app):
