@@ -1,12 +1,16 @@
 """The phone-first layout: the menu behind one button, the larger-text mode remembered
 like the language, and the accessibility statement."""
+import hashlib
 import re
+from datetime import date
 
 import pytest
 from bs4 import BeautifulSoup
 
 from credit_self import clock, signals
 from credit_self.auth.accounts import PASSWORD_RESET_TEXT, PASSWORD_RESET_TITLE
+from credit_self.config import PROJECT_ROOT
+from credit_self.start import ACCESSIBILITY_STATEMENT_PREPARED
 from tests.app.test_security import form_token
 from tests.conftest import persona
 
@@ -129,3 +133,14 @@ def test_the_accessibility_statement_is_linked_from_every_page_in_both_languages
     for section in (("Reporting problems", "How we tested this service", "Compliance status")
                     if language == "en" else ("报告问题", "我们如何测试本服务", "符合情况")):
         assert f"<h2>{section}</h2>" in text
+
+
+# The statement as last reviewed (GOV.UK keeps a statement's date with its text).
+STATEMENT_SHA256 = "cbe3ab9133e09aa7c6576e27a0bba23e49c046437287509561b97dd528a8418f"
+
+
+def test_the_accessibility_statement_changes_only_with_its_date():
+    text = (PROJECT_ROOT / "templates" / "accessibility.html").read_bytes()
+    assert (hashlib.sha256(text).hexdigest(), ACCESSIBILITY_STATEMENT_PREPARED) == (STATEMENT_SHA256, date(2026, 12, 3)), (
+        "The accessibility statement changed: review it, set ACCESSIBILITY_STATEMENT_PREPARED in "
+        "credit_self/start.py to the day of the review, then update STATEMENT_SHA256 and the date here")
