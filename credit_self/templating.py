@@ -8,7 +8,7 @@ from flask import Flask, url_for
 from flask_login import current_user
 from jinja2 import StrictUndefined
 
-from . import i18n, registry
+from . import i18n, registry, start
 from .i18n import LANGUAGE_NAMES, N_
 
 # Every page says the data are simulated.
@@ -33,6 +33,8 @@ def _layout() -> dict[str, Any]:
         "language_names": LANGUAGE_NAMES,
         "is_zh": chinese,
         "html_lang": "zh-Hans-CN" if chinese else code,
+        "large_text": start.large_text(),
+        "offers_text_size": start.offers_text_size(),
     }
 
 

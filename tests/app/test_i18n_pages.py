@@ -16,10 +16,12 @@ from credit_self.seeding import ADMIN_ACCOUNTS, PERSONAS
 from tests.conftest import persona, staff_login
 
 # Latin words a Chinese reader expects to see as they are: abbreviations, the pilot's
-# letter grades, G-trains, browsers' and tools' product names, and file names.
-ALLOWED_WORDS = {"ID", "QR", "SMS", "CSV", "JSON", "PDF", "API", "URL", "HTTP", "HTTPS",
+# letter grades, G-trains, browsers' and tools' product names, file names, and the
+# accessibility statement's standard (WCAG) and test tool (Lighthouse).
+ALLOWED_WORDS = {"ID", "QR", "SMS", "CSV", "JSON", "PDF", "API", "URL", "HTTP", "HTTPS", "WCAG",
                  "ZIP", "A", "AA", "AAA", "B", "C", "D", "G", "OpenAPI",
-                 "Chrome", "Firefox", "Safari", "Edge", "SQLite", "Datasette", "README"}
+                 "Chrome", "Firefox", "Safari", "Edge", "Lighthouse", "SQLite", "Datasette",
+                 "README"}
 # Text in these attributes is read aloud or shown as a tooltip or a placeholder.
 READ_ATTRIBUTES = ("aria-label", "title", "alt", "placeholder")
 LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")

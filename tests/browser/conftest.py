@@ -164,6 +164,13 @@ def check_page(page: Page) -> None:
     assert_accessible(page)
 
 
+def open_menu(page: Page) -> None:
+    """Open the header's menu (navigation, account, sign out), as a person taps "Menu"."""
+    menu = page.locator("header details.menu")
+    if menu.get_attribute("open") is None:
+        menu.locator("summary").click()
+
+
 def text_of(page: Page, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).first.inner_text()).strip()
 

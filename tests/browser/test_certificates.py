@@ -8,7 +8,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import PHONE, check_page, sign_in
+from tests.browser.conftest import PHONE, check_page, sign_in, open_menu
 
 pytestmark = pytest.mark.browser
 
@@ -25,6 +25,7 @@ def verifier(browser, live_server):
 
 def test_issue_verify_revoke_at_360px(page: Page, verifier: Page, live_server):
     sign_in(page, "clean")
+    open_menu(page)
     page.get_by_role("link", name="Certificates").click()
     expect(page.locator("h1")).to_have_text("Certificates")
     check_page(page)

@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 from credit_self.corrections import data
 from credit_self.db import engine_for, make_engine, scalar
 from credit_self.transparency import imports
-from tests.browser.conftest import check_page, sign_in
+from tests.browser.conftest import check_page, sign_in, open_menu
 from tests.conftest import make_test_app, persona
 
 pytestmark = pytest.mark.browser
@@ -79,6 +79,7 @@ def test_a_listing_with_a_notice_period_reads_as_a_notice_on_a_phone(page: Page,
     notices = page.locator("section", has=page.locator("#group-notices"))
     expect(notices).to_contain_text("Notice: takes effect on")
     check_page(page)
+    open_menu(page)
     page.get_by_role("link", name=re.compile("^Inbox")).click()
     message = page.locator("article.message", has_text="You were added to the Railway passenger misconduct list")
     expect(message).to_contain_text("Until then this is a notice")

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from credit_self.db import make_engine, scalar
-from tests.browser.conftest import check_page, staff_sign_in, text_of
+from tests.browser.conftest import check_page, staff_sign_in, text_of, open_menu
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -70,6 +70,7 @@ def test_file_correction_reviewer_upholds_resident_sees_result(browser, live_ser
     expect(page.locator(".main-nav")).to_contain_text("unread")
     expect(page.locator(".banner--clear")).to_contain_text("No active restrictions")
     check_page(page)
+    open_menu(page)
     page.get_by_role("link", name=re.compile("^Inbox")).click()
     expect(page.locator("main")).to_contain_text("Upheld")
     # One thread for the correction, in plain words.

@@ -3,7 +3,7 @@ activate (with the code from the text message) → sign out → sign in → my r
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import check_page
+from tests.browser.conftest import check_page, open_menu
 from tests.conftest import DatabaseForTests, persona
 from tests.phone import code_sent_to
 
@@ -66,6 +66,7 @@ def activate(page: Page, id_number: str, name: str, database_url: str, check=che
 
 
 def sign_out(page: Page, label: str = "Sign out") -> None:
+    open_menu(page)
     page.get_by_role("button", name=label).click()
     expect(page.locator("h1")).to_have_text("登录" if label == "退出" else "Sign in")
 

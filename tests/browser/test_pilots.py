@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import insert_many, make_engine, scalar, write_transaction
-from tests.browser.conftest import check_page, sign_in, staff_sign_in
+from tests.browser.conftest import check_page, sign_in, staff_sign_in, open_menu
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -36,6 +36,7 @@ def events_held(database_url: str, id_number: str) -> int:
 
 def test_resident_opts_in_sees_ledger_and_chart_then_opts_out_with_erasure(page: Page, live_server):
     sign_in(page, "clean")
+    open_menu(page)
     page.get_by_role("link", name="Scoring pilots").click()
     expect(page.locator("h1")).to_have_text("Scoring pilots")
     card = page.locator("#pilot-shanghai_civic")

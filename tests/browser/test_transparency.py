@@ -6,13 +6,14 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import make_engine, rows, scalar
-from tests.browser.conftest import check_page, sign_in, staff_sign_in
+from tests.browser.conftest import check_page, open_menu, sign_in, staff_sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
 
 
 def sign_out(page: Page) -> None:
+    open_menu(page)
     page.get_by_role("button", name="Sign out").click()
 
 
@@ -44,6 +45,7 @@ def test_a_reviewers_look_shows_in_who_looked(page: Page, live_server):
     page.fill("#id_number", resident["id_number"])
     page.fill("#password", resident["password"])
     page.locator("main button[type=submit]").click()
+    open_menu(page)
     page.get_by_role("link", name="Who looked").click()
     expect(page.locator("h1")).to_have_text("Who looked at your record")
     first = page.locator(".access-item").first
@@ -55,6 +57,7 @@ def test_a_reviewers_look_shows_in_who_looked(page: Page, live_server):
     expect(page.locator(".access-item").first).to_contain_text("审查了一项更正")
     check_page(page)
     page.get_by_role("link", name="English").click()
+    open_menu(page)
     page.get_by_role("link", name="Your data").click()
     expect(page.locator("h1")).to_have_text("Download your data")
     check_page(page)
