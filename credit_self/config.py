@@ -157,6 +157,8 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # machines need a shared store, e.g. redis://host:6379/0.
         "RATELIMIT_ENABLED": os.environ.get("CREDIT_SELF_RATELIMIT_ENABLED", "1") == "1",
         "RATELIMIT_STORAGE_URI": os.environ.get("CREDIT_SELF_RATELIMIT_STORAGE", "memory://"),
+        # Keeps two deployments that share one Redis from sharing counters.
+        "RATELIMIT_KEY_PREFIX": os.environ.get("CREDIT_SELF_RATELIMIT_KEY_PREFIX", ""),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("CREDIT_SELF_LOGIN_RATE_LIMIT",
                                            "20 per minute;200 per day"),

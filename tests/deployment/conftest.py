@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,9 +90,13 @@ class Gunicorn:
 def serve(database_url, tmp_path):
     """Start gunicorn on this test's database: `serve(workers=2, **environment)`."""
     started: list[Gunicorn] = []
+    # The test's own rate-limit counters, shared by its servers: tests share one Redis and
+    # one client address, and one test's spent limits must not refuse the next one.
+    env_for_test = {"CREDIT_SELF_RATELIMIT_KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
 
     def start(workers: int = 2, **env: str) -> Gunicorn:
-        server = Gunicorn(database_url, tmp_path / f"gunicorn-{len(started)}.log", workers, **env)
+        server = Gunicorn(database_url, tmp_path / f"gunicorn-{len(started)}.log", workers,
+                          **{**env_for_test, **env})
         started.append(server)
         return server
 

@@ -75,12 +75,17 @@ def test_a_killed_worker_loses_no_acknowledged_write(serve, redis_url, database_
     server = serve(workers=2, CREDIT_SELF_RATELIMIT_STORAGE=redis_url)
     clean = persona("clean")
     acknowledged: list[str] = []
-    started = threading.Barrier(4)
+    started = threading.Barrier(4, timeout=60)  # a writer that fails to start fails the test
 
-    def issue(writer: int) -> None:
+    # Signed in one after another: this test is about the writes, not concurrent sign-ins.
+    residents = []
+    for _writer in range(3):
         resident = Browser(server.url)
         resident.sign_in(clean["id_number"], clean["password"])
-        token = resident.csrf_token("/certificates")
+        residents.append((resident, resident.csrf_token("/certificates")))
+
+    def issue(writer: int) -> None:
+        resident, token = residents[writer]
         started.wait()
         for n in range(20):
             try:
