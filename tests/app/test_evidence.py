@@ -257,3 +257,23 @@ def test_the_display_name_drops_folders_and_takes_the_contents_extension():
     assert evidence.display_name("C:\\Users\\me\\scan.PDF", "image/png") == "scan.png"
     assert evidence.display_name("../../etc/passwd", "application/pdf") == "passwd.pdf"
     assert evidence.display_name("", "image/jpeg") == "evidence.jpg"
+
+
+def test_a_chinese_file_name_survives_the_download(client, db, train_entry):
+    send_correction(client, train_entry, upload(PDF, "法院回执.pdf"))
+    row = correction_row(db, train_entry)
+    file = db.query("SELECT id FROM correction_evidence WHERE correction_id = ?", [row["id"]])[0]
+    response = client.get(f"/corrections/{row['id']}/evidence/{file['id']}")
+    disposition = response.headers["Content-Disposition"]
+    response.close()
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''%E6%B3%95%E9%99%A2%E5%9B%9E%E6%89%A7.pdf" in disposition
+
+
+def test_the_files_read_in_chinese_on_the_case_page(client, db, train_entry):
+    send_correction(client, train_entry, upload(PNG, "receipt.png"))
+    row = correction_row(db, train_entry)
+    client.set_cookie("lang", "zh_CN")
+    page = client.get(f"/corrections/{row['id']}").get_data(as_text=True)
+    assert "证据文件" in page and "已添加证据文件" in page and "（图片，1千字节）" in page
+    assert "Evidence" not in page and "KB" not in page
