@@ -2,6 +2,7 @@
 outside static/, downloaded only by the resident and reviewers, always as attachments."""
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -124,9 +125,13 @@ def test_a_bad_file_is_refused_with_a_message_and_nothing_is_stored(
                      [persona("train_expiring")["id_number"]]) == 0
 
 
-def test_five_files_of_5_mb_fit_in_one_request(client, db, train_entry):
+def test_five_files_of_5_mb_fit_in_one_request(app, client, db, train_entry):
+    # With CSRF on, as in production: its check reads the form, under the larger limit too.
+    app.config["WTF_CSRF_ENABLED"] = True
+    path = f"/me/entries/{train_entry}/correction"
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
     pages = [upload(PDF + b" " * (FIVE_MB - len(PDF)), f"page{n}.pdf") for n in range(5)]
-    response = post_files(client, f"/me/entries/{train_entry}/correction", answers(*pages))
+    response = post_files(client, path, {**answers(*pages), "csrf_token": token.group(1)})
     assert response.status_code == 303, response.get_data(as_text=True)
     assert response.request.content_length > 25 * 1024 * 1024
     assert db.count("correction_evidence") == 5
@@ -277,3 +282,22 @@ def test_the_files_read_in_chinese_on_the_case_page(client, db, train_entry):
     page = client.get(f"/corrections/{row['id']}").get_data(as_text=True)
     assert "证据文件" in page and "已添加证据文件" in page and "（图片，1千字节）" in page
     assert "Evidence" not in page and "KB" not in page
+
+
+def test_htmx_add_information_with_a_bad_file_answers_the_partial_with_the_error(
+        client, db, train_entry, evidence_dir):
+    send_correction(client, train_entry)
+    row = correction_row(db, train_entry)
+    fields = MultiDict([("information", "See the photo"), ("files", upload(b"GIF89a....", "a.png"))])
+    boundary, body = encode_multipart(fields)
+    response = client.post(f"/corrections/{row['id']}/information", data=body,
+                           content_type=f"multipart/form-data; boundary={boundary}",
+                           headers={"HX-Request": "true"})
+    text = response.get_data(as_text=True)
+    # htmx 2 swaps only 2xx answers: the error comes back in a 200 fragment.
+    assert response.status_code == 200 and "<html" not in text
+    assert text.count("The file “a.png” must be a photo (JPEG or PNG) or a PDF") == 2
+    assert db.count("correction_evidence") == 0 and stored(evidence_dir) == []
+    # The text sent with the bad file is not kept either.
+    assert db.scalar("SELECT count(*) FROM correction_events WHERE event = 'info_added' "
+                     "AND correction_id = ?", [row["id"]]) == 0
