@@ -264,6 +264,25 @@ def file_correction(
     return row
 
 
+def remove_pending_evidence(conn: Connection, directory: str, id_number: str, entry_id: int,
+                            evidence_id: int, actor: str) -> str | None:
+    """Take a file off the resident's draft before sending; its name, or None when there
+    is no such file (sent files stay with their correction)."""
+    with write_transaction(conn):
+        found = first(conn, "SELECT file_id, filename FROM correction_evidence WHERE id = :id "
+                            "AND id_number = :id_number AND entry_id = :entry_id "
+                            "AND correction_id IS NULL",
+                      id=evidence_id, id_number=id_number, entry_id=entry_id)
+        if found is None:
+            return None
+        execute(conn, "DELETE FROM correction_evidence WHERE id = :id", id=evidence_id)
+        audit.record(conn, actor, "correction_evidence_removed", id_number,
+                     {"entry_id": entry_id, "name": found["filename"]})
+    # Only once the row is gone for good: a failed commit keeps the file it names.
+    evidence.remove(directory, [found["file_id"]])
+    return found["filename"]
+
+
 def _attach_pending_evidence(conn: Connection, id_number: str, entry_id: int,
                              correction_id: int, at: str, actor: str) -> None:
     """The files uploaded with the draft become the correction's, in its timeline."""

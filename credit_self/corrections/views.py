@@ -207,6 +207,21 @@ def check(entry_id: int) -> Response | str:
                            pending=data.pending_evidence(db, current_user.id_number, entry_id))
 
 
+@bp.post("/me/entries/<id:entry_id>/correction/evidence/<id:evidence_id>/remove")
+@resident_required
+def remove_evidence(entry_id: int, evidence_id: int) -> Response:
+    """Take a file off the draft on "Check your answers", before sending."""
+    from flask_babel import gettext as _
+
+    _own_entry(entry_id)
+    removed = data.remove_pending_evidence(get_db(), _evidence_dir(), current_user.id_number,
+                                           entry_id, evidence_id, current_user.audit_name)
+    if removed is None:
+        refuse_read("evidence_remove_refused", {"entry_id": entry_id, "evidence_id": evidence_id})
+    flash(_("“%(name)s” was removed.", name=removed), "success")
+    return _see_other("corrections.check", entry_id=entry_id, kind=_kind())
+
+
 @bp.get("/corrections/<id:correction_id>/confirmation")
 @resident_required
 def confirmation(correction_id: int) -> str:

@@ -301,3 +301,26 @@ def test_htmx_add_information_with_a_bad_file_answers_the_partial_with_the_error
     # The text sent with the bad file is not kept either.
     assert db.scalar("SELECT count(*) FROM correction_events WHERE event = 'info_added' "
                      "AND correction_id = ?", [row["id"]]) == 0
+
+
+def test_a_file_can_be_removed_before_sending(client, db, train_entry, evidence_dir):
+    post_files(client, f"/me/entries/{train_entry}/correction",
+               answers(upload(PNG, "wrong.png"), upload(PDF, "right.pdf")))
+    wrong = db.query("SELECT * FROM correction_evidence WHERE filename = 'wrong.png'")[0]
+    check = client.get(f"/me/entries/{train_entry}/correction/check").get_data(as_text=True)
+    remove = f"/me/entries/{train_entry}/correction/evidence/{wrong['id']}/remove"
+    assert f'action="{remove}?kind=objection"' in check
+    response = client.post(remove)
+    assert response.status_code == 303
+    check = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "“wrong.png” was removed." in check and "right.pdf" in check
+    assert wrong["file_id"] not in stored(evidence_dir) and len(stored(evidence_dir)) == 1
+    assert client.post(f"/me/entries/{train_entry}/correction/check").status_code == 303
+    row = correction_row(db, train_entry)
+    assert [f["filename"] for f in db.query(
+        "SELECT filename FROM correction_evidence WHERE correction_id = ?", [row["id"]])] == ["right.pdf"]
+    # Once sent, a file stays: removing it is refused like any other's.
+    sent = db.scalar("SELECT id FROM correction_evidence WHERE correction_id = ?", [row["id"]])
+    response = client.post(f"/me/entries/{train_entry}/correction/evidence/{sent}/remove")
+    assert response.status_code == 404 and len(stored(evidence_dir)) == 1
+    assert db.count("correction_evidence") == 1
