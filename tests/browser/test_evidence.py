@@ -1,6 +1,6 @@
 """Evidence at 360 px: a resident chooses files on the filing form (a text file named .jpg
-is refused with the error summary), sees them on "Check your answers" and the case, and
-adds one more later through "Add information"."""
+is refused with the error summary), removes one on "Check your answers", sees the rest on
+the case, and adds one more later through "Add information"."""
 import pytest
 from playwright.sync_api import expect
 
@@ -34,10 +34,15 @@ def test_resident_uploads_evidence_through_the_form(live_server, page):
     check_page(page)
     expect(summary.get_by_role("link")).to_have_attribute("href", "#files")
     page.set_input_files("#files", [
-        {"name": "court letter.png", "mimeType": "image/png", "buffer": PNG}])
+        {"name": "court letter.png", "mimeType": "image/png", "buffer": PNG},
+        {"name": "wrong one.pdf", "mimeType": "application/pdf", "buffer": PDF}])
     page.get_by_role("button", name="Continue").click()
     expect(page.locator("h1")).to_have_text("Check your answers")
     expect(page.locator("main")).to_contain_text("court letter.png")
+    check_page(page)
+    page.get_by_role("button", name="Remove wrong one.pdf").click()
+    expect(page.locator("main")).to_contain_text("“wrong one.pdf” was removed.")
+    expect(page.get_by_role("button", name="Remove wrong one.pdf")).to_have_count(0)
     check_page(page)
     page.get_by_role("button", name="Send your correction").click()
     expect(page.locator("h1")).to_have_text("Correction sent")
