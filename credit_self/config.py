@@ -132,6 +132,11 @@ def default_config(instance_path: Path = INSTANCE_PATH) -> dict:
         # gzip otherwise (static_files.py).
         "COMPRESS_ALGORITHM": ["br", "gzip"],
         "IMPORT_MAX_BYTES": 20 * MEGABYTE,
+        # Corrections' evidence files, kept outside static/ under random names
+        # (corrections/evidence.py); the resident's upload routes accept 5 files of 5 MB
+        # and the form's other fields (security.py allows_evidence_upload).
+        "EVIDENCE_DIR": setting("CREDIT_SELF_EVIDENCE_DIR") or str(instance_path / "evidence"),
+        "EVIDENCE_MAX_REQUEST_BYTES": 26 * MEGABYTE,
         # CSRF tokens last as long as the session; a stale form asks to sign in again.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_SSL_STRICT": True,

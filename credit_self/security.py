@@ -93,12 +93,22 @@ def allows_large_upload(view: Callable) -> Callable:
     return view
 
 
+def allows_evidence_upload(view: Callable) -> Callable:
+    """Mark a resident view that accepts evidence files (EVIDENCE_MAX_REQUEST_BYTES: five
+    files of 5 MB); staff and other views stay under their own limits."""
+    view.allows_evidence_upload = True  # type: ignore[attr-defined]
+    return view
+
+
 def _upload_limit() -> None:
     # Runs before the CSRF check reads the form, so the larger limit applies to it too.
     view = current_app.view_functions.get(request.endpoint or "")
-    if getattr(view, "allows_large_upload", False) and current_user.is_authenticated \
-            and not current_user.is_resident:
+    if not current_user.is_authenticated:
+        return
+    if getattr(view, "allows_large_upload", False) and not current_user.is_resident:
         request.max_content_length = current_app.config["IMPORT_MAX_BYTES"]
+    elif getattr(view, "allows_evidence_upload", False) and current_user.is_resident:
+        request.max_content_length = current_app.config["EVIDENCE_MAX_REQUEST_BYTES"]
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import Connection
 
 from .. import audit, signals
+from . import evidence
 from ..db import execute, first, insert, is_postgresql, rows, scalar, sql, write_transaction
 from ..records import entries as records_entries
 from ..records import rules
@@ -36,6 +37,14 @@ class CorrectionError(Exception):
 
 class AlreadyDecided(CorrectionError):
     """Another reviewer (or the resident) closed the case first."""
+
+
+class TooManyFiles(CorrectionError):
+    """The files would take a correction past evidence.MAX_FILES."""
+
+    def __init__(self, existing: int):
+        super().__init__(f"{existing} files already")
+        self.existing = existing
 
 
 # ---------------------------------------------------------------- working days
@@ -102,14 +111,76 @@ def corrections_for(conn: Connection, id_number: str) -> list[dict]:
 
 
 def _attach_events(conn: Connection, found: list[dict]) -> list[dict]:
+    """Each correction with its timeline and its evidence files."""
     by_id: dict[int, list[dict]] = {row["id"]: [] for row in found}
+    files: dict[int, list[dict]] = {row["id"]: [] for row in found}
     if by_id:
         for event in rows(conn, sql("SELECT * FROM correction_events WHERE correction_id IN :ids "
                                     "ORDER BY id", "ids"), ids=list(by_id)):
             by_id[event["correction_id"]].append(event)
+        for row in rows(conn, sql(f"SELECT {_EVIDENCE_COLUMNS} FROM correction_evidence "
+                                  "WHERE correction_id IN :ids ORDER BY id", "ids"),
+                        ids=list(files)):
+            files[row["correction_id"]].append(row)
     for row in found:
         row["events"] = by_id[row["id"]]
+        row["files"] = files[row["id"]]
     return found
+
+
+# What pages show of a file (never its name on disk).
+_EVIDENCE_COLUMNS = "id, correction_id, filename, content_type, size, uploaded_at"
+
+
+def pending_evidence(conn: Connection, id_number: str, entry_id: int) -> list[dict]:
+    """Files uploaded with the filing draft for this entry, not yet sent."""
+    return rows(conn, f"SELECT {_EVIDENCE_COLUMNS} FROM correction_evidence "
+                      "WHERE id_number = :id_number AND entry_id = :entry_id "
+                      "AND correction_id IS NULL ORDER BY id",
+                id_number=id_number, entry_id=entry_id)
+
+
+def evidence_file(conn: Connection, correction_id: int, evidence_id: int,
+                  id_number: str | None = None) -> dict | None:
+    """One file of a correction (only the resident's own when id_number is given)."""
+    found = first(conn, "SELECT ev.*, c.reference FROM correction_evidence ev "
+                        "JOIN corrections c ON c.id = ev.correction_id "
+                        "WHERE ev.id = :id AND ev.correction_id = :correction_id",
+                  id=evidence_id, correction_id=correction_id)
+    if found is None or (id_number is not None and found["id_number"] != id_number):
+        return None
+    return found
+
+
+def _store_evidence(conn: Connection, directory: str, written: list[str], id_number: str,
+                    entry_id: int, correction_id: int | None, uploads: list[evidence.Upload],
+                    at: str, actor: str) -> None:
+    """Inside the caller's transaction: write the files (their names go to `written`, for
+    the caller to remove if the transaction fails), their rows and the audit record."""
+    if correction_id is None:
+        existing = scalar(conn, "SELECT count(*) FROM correction_evidence WHERE "
+                                "id_number = :id_number AND entry_id = :entry_id "
+                                "AND correction_id IS NULL",
+                          id_number=id_number, entry_id=entry_id)
+    else:
+        existing = scalar(conn, "SELECT count(*) FROM correction_evidence "
+                                "WHERE correction_id = :id", id=correction_id)
+    if existing + len(uploads) > evidence.MAX_FILES:
+        raise TooManyFiles(existing)
+    for upload in uploads:
+        file_id = evidence.save(directory, upload.content)
+        written.append(file_id)
+        insert(conn, "correction_evidence", {
+            "id_number": id_number, "entry_id": entry_id, "correction_id": correction_id,
+            "file_id": file_id, "filename": upload.filename, "content_type": upload.content_type,
+            "size": len(upload.content), "sha256": upload.sha256, "uploaded_at": at})
+    if correction_id is not None:
+        _event(conn, correction_id, at, actor, "evidence_added",
+               "\n".join(upload.filename for upload in uploads))
+    audit.record(conn, actor, "correction_evidence_added", id_number, {
+        "correction_id": correction_id, "entry_id": entry_id,
+        "files": [{"name": u.filename, "type": u.content_type, "size": len(u.content),
+                   "sha256": u.sha256} for u in uploads]})
 
 
 def correction_for(conn: Connection, id_number: str, correction_id: int) -> dict | None:
@@ -184,12 +255,44 @@ def file_correction(
         execute(conn, "DELETE FROM correction_drafts WHERE id_number = :id_number",
                 id_number=id_number)
         _event(conn, correction_id, at, actor, "submitted", None)
+        _attach_pending_evidence(conn, id_number, entry_id, correction_id, at, actor)
         _message(conn, id_number, at, "correction_status", correction_id, entry_id,
                  {"reference": reference, "status": "submitted"})
         audit.record(conn, actor, "correction_filed", id_number,
                      {"correction": reference, "entry_id": entry_id, "kind": kind})
     row.update(id=correction_id, reference=reference)
     return row
+
+
+def remove_pending_evidence(conn: Connection, directory: str, id_number: str, entry_id: int,
+                            evidence_id: int, actor: str) -> str | None:
+    """Take a file off the resident's draft before sending; its name, or None when there
+    is no such file (sent files stay with their correction)."""
+    with write_transaction(conn):
+        found = first(conn, "SELECT file_id, filename FROM correction_evidence WHERE id = :id "
+                            "AND id_number = :id_number AND entry_id = :entry_id "
+                            "AND correction_id IS NULL",
+                      id=evidence_id, id_number=id_number, entry_id=entry_id)
+        if found is None:
+            return None
+        execute(conn, "DELETE FROM correction_evidence WHERE id = :id", id=evidence_id)
+        audit.record(conn, actor, "correction_evidence_removed", id_number,
+                     {"entry_id": entry_id, "name": found["filename"]})
+    # Only once the row is gone for good: a failed commit keeps the file it names.
+    evidence.remove(directory, [found["file_id"]])
+    return found["filename"]
+
+
+def _attach_pending_evidence(conn: Connection, id_number: str, entry_id: int,
+                             correction_id: int, at: str, actor: str) -> None:
+    """The files uploaded with the draft become the correction's, in its timeline."""
+    names = [row["filename"] for row in pending_evidence(conn, id_number, entry_id)]
+    if names:
+        execute(conn, "UPDATE correction_evidence SET correction_id = :correction_id "
+                      "WHERE id_number = :id_number AND entry_id = :entry_id "
+                      "AND correction_id IS NULL",
+                correction_id=correction_id, id_number=id_number, entry_id=entry_id)
+        _event(conn, correction_id, at, actor, "evidence_added", "\n".join(names))
 
 
 def _lock_entry(conn: Connection, entry_id: int) -> None:
@@ -227,19 +330,35 @@ def _message(conn: Connection, id_number: str, at: str, kind: str, correction_id
 
 
 def save_draft(conn: Connection, id_number: str, entry_id: int, kind: str, answers: dict,
-               now: datetime) -> None:
-    """Keep the answers between the form and "check your answers" (one per resident)."""
-    with write_transaction(conn):
-        execute(
-            conn,
-            """INSERT INTO correction_drafts (id_number, entry_id, kind, answers, saved_at)
-               VALUES (:id_number, :entry_id, :kind, :answers, :saved_at)
-               ON CONFLICT (id_number) DO UPDATE SET entry_id = excluded.entry_id,
-                 kind = excluded.kind, answers = excluded.answers, saved_at = excluded.saved_at""",
-            id_number=id_number, entry_id=entry_id, kind=kind,
-            answers=json.dumps(answers, ensure_ascii=False),
-            saved_at=now.isoformat(timespec="seconds"),
-        )
+               now: datetime, uploads: list[evidence.Upload] = (), directory: str = "",
+               actor: str = "") -> None:
+    """Keep the answers between the form and "check your answers" (one per resident),
+    with any evidence files: all or nothing."""
+    written: list[str] = []
+    try:
+        with write_transaction(conn):
+            _save_draft(conn, id_number, entry_id, kind, answers, now)
+            if uploads:
+                _store_evidence(conn, directory, written, id_number, entry_id, None,
+                                list(uploads), now.isoformat(timespec="seconds"), actor)
+    except BaseException:
+        evidence.remove(directory, written)
+        raise
+
+
+def _save_draft(conn: Connection, id_number: str, entry_id: int, kind: str, answers: dict,
+                now: datetime) -> None:
+    # The upsert locks the resident's draft row: uploads for one draft queue here.
+    execute(
+        conn,
+        """INSERT INTO correction_drafts (id_number, entry_id, kind, answers, saved_at)
+           VALUES (:id_number, :entry_id, :kind, :answers, :saved_at)
+           ON CONFLICT (id_number) DO UPDATE SET entry_id = excluded.entry_id,
+             kind = excluded.kind, answers = excluded.answers, saved_at = excluded.saved_at""",
+        id_number=id_number, entry_id=entry_id, kind=kind,
+        answers=json.dumps(answers, ensure_ascii=False),
+        saved_at=now.isoformat(timespec="seconds"),
+    )
 
 
 def load_draft(conn: Connection, id_number: str, entry_id: int, kind: str) -> dict | None:
@@ -268,20 +387,34 @@ def withdraw(conn: Connection, id_number: str, correction_id: int, now: datetime
 
 
 def add_information(conn: Connection, id_number: str, correction_id: int, text: str,
-                    now: datetime, actor: str) -> None:
+                    now: datetime, actor: str, uploads: list[evidence.Upload] = (),
+                    directory: str = "") -> None:
+    """Text, evidence files or both for an open correction: all or nothing."""
     at = now.isoformat(timespec="seconds")
-    with write_transaction(conn):
-        changed = execute(
-            conn,
-            sql("UPDATE corrections SET updated_at = :at WHERE id = :id "
-                "AND id_number = :id_number AND status IN :open", "open"),
-            at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
-        ).rowcount
-        if changed != 1:
-            raise AlreadyDecided("not open")
-        _event(conn, correction_id, at, actor, "info_added", text)
-        audit.record(conn, actor, "correction_info_added", id_number,
-                     {"correction_id": correction_id})
+    written: list[str] = []
+    try:
+        with write_transaction(conn):
+            # The UPDATE also locks the correction: uploads to it queue here.
+            changed = execute(
+                conn,
+                sql("UPDATE corrections SET updated_at = :at WHERE id = :id "
+                    "AND id_number = :id_number AND status IN :open", "open"),
+                at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
+            ).rowcount
+            if changed != 1:
+                raise AlreadyDecided("not open")
+            if text:
+                _event(conn, correction_id, at, actor, "info_added", text)
+                audit.record(conn, actor, "correction_info_added", id_number,
+                             {"correction_id": correction_id})
+            if uploads:
+                entry_id = scalar(conn, "SELECT entry_id FROM corrections WHERE id = :id",
+                                  id=correction_id)
+                _store_evidence(conn, directory, written, id_number, entry_id, correction_id,
+                                list(uploads), at, actor)
+    except BaseException:
+        evidence.remove(directory, written)
+        raise
 
 
 # ---------------------------------------------------------------- inbox

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+from flask_wtf.file import FileSize, MultipleFileField
 from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from ..forms import Choices, DateField, Form, RadioField, SelectField, strip
 from ..i18n import N_
 from ..registry import Tag
-from . import data
+from . import data, evidence
 
 STATEMENT_MIN = 20
 STATEMENT_MAX = 4000
@@ -74,10 +77,19 @@ EVENTS = {
     "forwarded": _l("Forwarded to the source agency"),
     "agency_answer": _l("The source agency answered"),
     "info_added": _l("You added information"),
+    "evidence_added": _l("Evidence added"),
     "upheld": _l("Upheld"),
     "rejected": _l("Rejected"),
     "withdrawn": _l("Withdrawn by you"),
 }
+# What an evidence file is, by the type found in its content.
+EVIDENCE_TYPES = {
+    "image/jpeg": _l("photo"),
+    "image/png": _l("image"),
+    "application/pdf": _l("PDF document"),
+}
+EVIDENCE_HINT = _l("Up to 5 files: photos or scans (JPEG or PNG) or PDF documents, each 5 MB "
+                   "or smaller.")
 QUEUE_STATUSES = Choices((
     ("open", _l("Open (not yet decided)")),
     ("all", _l("All")),
@@ -92,6 +104,48 @@ def _statement_length(form, field) -> None:
         raise ValidationError(_l("Your statement must be 4,000 characters or fewer"))
 
 
+def _chosen(field) -> list:
+    """The files the resident chose (a form sent without any carries one empty part)."""
+    return [f for f in (field.data or []) if f and f.filename]
+
+
+class EvidenceCheck:
+    """At most evidence.MAX_FILES per correction (counting those already there), none
+    empty, each a JPEG, PNG or PDF by its content: the name and the browser's type are
+    not trusted. Accepted files are read into `field.uploads`."""
+
+    def __call__(self, form, field) -> None:
+        field.uploads = []
+        if field.errors:  # a file is too large: nothing is read
+            return
+        chosen = _chosen(field)
+        existing = getattr(form, "existing_files", 0)
+        if existing + len(chosen) > evidence.MAX_FILES:
+            if existing:
+                raise ValidationError(ngettext(
+                    "This correction already has %(num)d file. It can have 5 in all",
+                    "This correction already has %(num)d files. It can have 5 in all",
+                    existing))
+            raise ValidationError(_("Choose 5 files or fewer"))
+        for storage in chosen:
+            content = storage.read(evidence.MAX_BYTES + 1)
+            name = storage.filename
+            if not content:
+                raise ValidationError(_("The file “%(name)s” is empty", name=name))
+            mime = evidence.content_type(content[:512])
+            if mime is None:
+                raise ValidationError(_("The file “%(name)s” must be a photo (JPEG or PNG) "
+                                        "or a PDF", name=name))
+            field.uploads.append(evidence.Upload(evidence.display_name(name, mime), mime,
+                                                 content))
+
+
+def evidence_files(label) -> MultipleFileField:
+    return MultipleFileField(label, validators=[
+        FileSize(evidence.MAX_BYTES, message=_l("Each file must be 5 MB or smaller")),
+        EvidenceCheck()])
+
+
 class FilingForm(Form):
     """An objection (with its category) or a repair application (with the commitment)."""
 
@@ -101,15 +155,17 @@ class FilingForm(Form):
         DataRequired(_l("Enter your statement")), _statement_length])
     evidence = TextAreaField(_l("Evidence (optional)"), filters=[strip], validators=[
         Length(max=EVIDENCE_MAX, message=_l("Evidence must be 2,000 characters or fewer"))])
+    files = evidence_files(_l("Evidence files (optional)"))
     commitment = BooleanField(_l(
         "Credit commitment: I promise that what I have said is true, that I have corrected "
         "the conduct, and that I will keep my obligations from now on. I understand that a "
         "false commitment is itself recorded as dishonest conduct."),
         validators=[DataRequired(_l("Confirm the credit commitment"))])
 
-    def __init__(self, *args, kind: str, **kwargs):
+    def __init__(self, *args, kind: str, existing_files: int = 0, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind = kind
+        self.existing_files = existing_files
         # Each kind asks only its own questions.
         del self[("category" if kind == data.RESTORATION else "commitment")]
         if kind == data.RESTORATION:
@@ -122,9 +178,19 @@ class FilingForm(Form):
 
 
 class InformationForm(Form):
+    """Text, evidence files or both."""
+
     information = TextAreaField(_l("What do you want to add?"), filters=[strip], validators=[
-        DataRequired(_l("Enter the information you want to add")),
         Length(max=NOTE_MAX, message=_l("Information must be 4,000 characters or fewer"))])
+    files = evidence_files(_l("Evidence files (optional)"))
+
+    def __init__(self, *args, existing_files: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.existing_files = existing_files
+
+    def validate_information(self, field) -> None:
+        if not field.data and not _chosen(self.files):
+            raise ValidationError(_l("Enter the information you want to add, or choose a file"))
 
 
 class ForwardForm(Form):

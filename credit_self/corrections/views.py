@@ -6,8 +6,10 @@ read the inbox. Reviewers: the queue at /admin/corrections, forward, decide.
 """
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, g, redirect, render_template, request, url_for
+from flask import (Blueprint, Flask, abort, current_app, flash, g, redirect, render_template,
+                   request, send_file, url_for)
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -20,7 +22,8 @@ from ..htmx import is_partial_request
 from ..records import entries as records_entries
 from ..records import labels as record_labels
 from ..records import rules
-from . import data, forms
+from ..security import allows_evidence_upload
+from . import data, evidence, forms
 
 bp = Blueprint("corrections", __name__)
 admin_bp = Blueprint("corrections_admin", __name__, url_prefix="/admin/corrections")
@@ -128,18 +131,41 @@ def _not_me_statement(entry: dict) -> str:
 
 
 # ---------------------------------------------------------------- filing
+def _evidence_dir() -> str:
+    return current_app.config["EVIDENCE_DIR"]
+
+
+def _too_many_files(form, error: data.TooManyFiles) -> None:
+    """Files sent at the same moment by another tab took the places left."""
+    form.add_error("files", ngettext(
+        "This correction already has %(num)d file. It can have 5 in all",
+        "This correction already has %(num)d files. It can have 5 in all", error.existing))
+
+
+def _status(form) -> int:
+    """A refused file is a 400 (other answers are re-asked on an ordinary 200 page)."""
+    return 400 if "files" in form and form.files.errors else 200
+
+
 @bp.route("/me/entries/<id:entry_id>/correction", methods=["GET", "POST"])
 @resident_required
-def new(entry_id: int) -> Response | str:
+@allows_evidence_upload
+def new(entry_id: int) -> Response | tuple[str, int]:
     """Step 1: reason, statement, evidence (or, for repair, statement + commitment)."""
     entry = _own_entry(entry_id)
     kind = _kind()
     _check_can_file(entry, kind)
     db = get_db()
-    form = forms.FilingForm(kind=kind)
+    pending = data.pending_evidence(db, current_user.id_number, entry_id)
+    form = forms.FilingForm(kind=kind, existing_files=len(pending))
     if form.validate_on_submit():
-        data.save_draft(db, current_user.id_number, entry_id, kind, form.answers(), clock.now())
-        return _see_other("corrections.check", entry_id=entry_id, kind=kind)
+        try:
+            data.save_draft(db, current_user.id_number, entry_id, kind, form.answers(),
+                            clock.now(), form.files.uploads, _evidence_dir(),
+                            current_user.audit_name)
+            return _see_other("corrections.check", entry_id=entry_id, kind=kind)
+        except data.TooManyFiles as error:
+            _too_many_files(form, error)
     if request.method == "GET":
         draft = data.load_draft(db, current_user.id_number, entry_id, kind)
         if draft:
@@ -149,7 +175,9 @@ def new(entry_id: int) -> Response | str:
             if form.category.data == "not_me":
                 form.statement.data = _not_me_statement(entry)
     return render_template("corrections/new.html", entry=entry, kind=kind, form=form,
-                           limits={"min": forms.STATEMENT_MIN, "max": forms.STATEMENT_MAX})
+                           pending=pending, accept=evidence.ACCEPT_ATTRIBUTE,
+                           limits={"min": forms.STATEMENT_MIN, "max": forms.STATEMENT_MAX}
+                           ), _status(form)
 
 
 @bp.route("/me/entries/<id:entry_id>/correction/check", methods=["GET", "POST"])
@@ -175,7 +203,23 @@ def check(entry_id: int) -> Response | str:
         return _see_other("corrections.confirmation", correction_id=filed["id"])
     days = data.RESTORATION_DAYS if kind == data.RESTORATION else data.DECISION_DAYS
     due = data.add_working_days(clock.today(), days, data.calendar(db))
-    return render_template("corrections/check.html", entry=entry, kind=kind, answers=draft, due=due)
+    return render_template("corrections/check.html", entry=entry, kind=kind, answers=draft, due=due,
+                           pending=data.pending_evidence(db, current_user.id_number, entry_id))
+
+
+@bp.post("/me/entries/<id:entry_id>/correction/evidence/<id:evidence_id>/remove")
+@resident_required
+def remove_evidence(entry_id: int, evidence_id: int) -> Response:
+    """Take a file off the draft on "Check your answers", before sending."""
+    from flask_babel import gettext as _
+
+    _own_entry(entry_id)
+    removed = data.remove_pending_evidence(get_db(), _evidence_dir(), current_user.id_number,
+                                           entry_id, evidence_id, current_user.audit_name)
+    if removed is None:
+        refuse_read("evidence_remove_refused", {"entry_id": entry_id, "evidence_id": evidence_id})
+    flash(_("“%(name)s” was removed.", name=removed), "success")
+    return _see_other("corrections.check", entry_id=entry_id, kind=_kind())
 
 
 @bp.get("/corrections/<id:correction_id>/confirmation")
@@ -201,7 +245,7 @@ def _detail(correction_id: int, form: forms.InformationForm | None = None,
     template = "corrections/_detail.html" if partial else "corrections/detail.html"
     return render_template(template, correction=_own_correction(correction_id),
                            form=form or forms.InformationForm(formdata=None), notice=notice,
-                           partial=partial)
+                           partial=partial, accept=evidence.ACCEPT_ATTRIBUTE)
 
 
 @bp.get("/corrections/<id:correction_id>")
@@ -241,19 +285,53 @@ def withdraw(correction_id: int) -> Response | str:
 
 @bp.post("/corrections/<id:correction_id>/information")
 @resident_required
-def add_information(correction_id: int) -> Response | str:
-    _own_correction(correction_id)
-    form = forms.InformationForm()
-    if not form.validate():
+@allows_evidence_upload
+def add_information(correction_id: int) -> Response | str | tuple[str, int]:
+    """Text, evidence files or both for an open correction."""
+    correction = _own_correction(correction_id)
+    form = forms.InformationForm(existing_files=len(correction["files"]))
+    if form.validate():
+        try:
+            data.add_information(get_db(), current_user.id_number, correction_id,
+                                 form.information.data, clock.now(), current_user.audit_name,
+                                 form.files.uploads, _evidence_dir())
+            message, category = _l("Your information was added to the correction."), "success"
+            return _after_change(correction_id, message, category)
+        except data.TooManyFiles as error:
+            _too_many_files(form, error)
+        except data.AlreadyDecided:
+            return _after_change(correction_id, _l("This correction is already closed."),
+                                 "warning")
+    if is_partial_request():
         # htmx 2 swaps only 2xx answers: errors come back as a 200 partial.
-        return _detail(correction_id, form=form, partial=is_partial_request())
-    try:
-        data.add_information(get_db(), current_user.id_number, correction_id,
-                             form.information.data, clock.now(), current_user.audit_name)
-        message, category = _l("Your information was added to the correction."), "success"
-    except data.AlreadyDecided:
-        message, category = _l("This correction is already closed."), "warning"
-    return _after_change(correction_id, message, category)
+        return _detail(correction_id, form=form, partial=True)
+    return _detail(correction_id, form=form), _status(form)
+
+
+def _evidence_download(found: dict | None) -> Response:
+    """The file as an attachment with its checked type: never shown inside the site."""
+    if found is None:
+        abort(404)
+    stored = evidence.path(_evidence_dir(), found["file_id"])
+    if not stored.is_file():
+        current_app.logger.error("evidence file %s is missing", found["file_id"])
+        abort(404)
+    response = send_file(stored, mimetype=found["content_type"], as_attachment=True,
+                         download_name=found["filename"], conditional=False, etag=False)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/corrections/<id:correction_id>/evidence/<id:evidence_id>")
+@resident_required
+def evidence_download(correction_id: int, evidence_id: int) -> Response:
+    """One of the resident's own evidence files; anyone else's is a refused read."""
+    found = data.evidence_file(get_db(), correction_id, evidence_id, current_user.id_number)
+    if found is None:
+        refuse_read("evidence_read_refused",
+                    {"correction_id": correction_id, "evidence_id": evidence_id})
+    return _evidence_download(found)
 
 
 @bp.get("/inbox")
@@ -357,6 +435,18 @@ def case(correction_id: int) -> str:
     return _case_page(correction_id)
 
 
+@admin_bp.get("/<id:correction_id>/evidence/<id:evidence_id>")
+@staff_required(*REVIEWER_ROLES)
+def evidence_file(correction_id: int, evidence_id: int) -> Response:
+    """A reviewer downloads a file of the case: a read of the resident's record."""
+    db = get_db()
+    found = data.evidence_file(db, correction_id, evidence_id)
+    if found is not None:
+        audit.record(db, current_user.audit_name, "correction_evidence_read", found["id_number"],
+                     {"correction_id": correction_id, "evidence_id": evidence_id})
+    return _evidence_download(found)
+
+
 @admin_bp.post("/<id:correction_id>/start")
 @staff_required(*REVIEWER_ROLES)
 def start_review(correction_id: int) -> Response:
@@ -426,10 +516,20 @@ def correction_possible(entry: dict) -> dict[str, bool]:
     return {"object": data.can_object(entry), "restore": data.can_restore(entry, clock.today())}
 
 
+def file_size(size: int) -> str:
+    """A file's size in words: "340 KB", "2.4 MB"."""
+    from flask_babel import format_decimal, gettext as _
+
+    if size < 1024 * 1024:
+        return _("%(size)s KB", size=format_decimal(max(1, round(size / 1024))))
+    return _("%(size)s MB", size=format_decimal(round(size / (1024 * 1024), 1)))
+
+
 def init_app(app: Flask) -> None:
     """Register this capability's blueprints and what its templates use."""
     app.register_blueprint(bp)
     app.register_blueprint(admin_bp)
+    app.add_template_filter(file_size, "file_size")
     app.jinja_env.globals.update(
         open_corrections=_open_corrections,
         correction_possible=correction_possible,
@@ -442,4 +542,6 @@ def init_app(app: Flask) -> None:
         correction_action_results=forms.ACTION_RESULTS,
         correction_events=forms.EVENTS,
         entry_change_fields=forms.CHANGED_FIELDS,
+        evidence_type_words=forms.EVIDENCE_TYPES,
+        evidence_hint=forms.EVIDENCE_HINT,
     )

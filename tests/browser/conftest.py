@@ -62,6 +62,7 @@ def live_server(tmp_path_factory, databases):
         CREDIT_SELF_DATABASE_URL=database_url,
         CREDIT_SELF_SECRET_KEY="browser-test-secret",
         CREDIT_SELF_RATELIMIT_ENABLED="0",
+        CREDIT_SELF_EVIDENCE_DIR=str(tmp_path_factory.mktemp("evidence")),
         FLASK_APP="app",
     )
     log = open(tmp_path_factory.mktemp("logs") / "server.log", "w")
