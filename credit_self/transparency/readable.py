@@ -275,6 +275,14 @@ def _specs() -> dict[str, tuple[str, object, list[Column]]]:
             c("by_office", _l("Office"), _field("actor_office")),
             c("note", _l("Note"), _field("note")),
         ]),
+        "correction_evidence": ("correction_evidence", _l("Files you sent as evidence"), [
+            c("reference", _l("Reference"), _field("_reference")),
+            c("entry_number", _l("Entry number"), _field("entry_id")),
+            c("file_name", _l("File name"), _field("filename")),
+            c("file_type", _l("File type"), _field("content_type")),
+            c("size_bytes", _l("Size (bytes)"), _field("size")),
+            c("sent_at", _l("Sent (China time)"), _time("uploaded_at")),
+        ]),
         "correction_drafts": ("correction_drafts", _l("Corrections you started but did not send"), [
             c("entry_number", _l("Entry number"), _field("entry_id")),
             c("kind", _l("Kind"), lambda r: _words("correction_kinds", r.get("kind"))),
@@ -413,7 +421,7 @@ def _enrich(conn: Connection, data: dict[str, list[dict]],
                 data["entry_sanctions"].append({
                     **sanction, "entry_id": entry["id"], "list": localized(entry, "list_name")})
     references = {row["id"]: row["reference"] for row in data.get("corrections", [])}
-    for table in ("entry_history", "correction_events", "inbox_messages"):
+    for table in ("entry_history", "correction_events", "correction_evidence", "inbox_messages"):
         for row in data.get(table, []):
             row["_reference"] = references.get(row.get("correction_id"))
     pilots = {row["code"]: row for row in rows(conn, "SELECT code, name_en, name_zh, rules "
@@ -472,6 +480,8 @@ def sqlite_file(export: dict, found: list[Table]) -> bytes:
         try:
             readme = [{"table_name": "", "column_name": "", "description": _about(export)}]
             for table in found:
+                if not table.columns:  # a table no spec names, with no rows to name columns
+                    continue
                 records = table.records()
                 database[table.key].create(
                     {column.key: _column_type([r[column.key] for r in records])
