@@ -71,7 +71,7 @@ def test_the_menu_folds_the_navigation_and_opens_by_keyboard(page: Page):
     expect(certificates).to_be_visible()
     check_page(page)
     page.keyboard.press("Tab")
-    expect(page.get_by_role("link", name="Your record")).to_be_focused()
+    expect(page.get_by_role("link", name="Your record", exact=True)).to_be_focused()
     certificates.focus()
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Certificates")
