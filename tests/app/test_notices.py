@@ -96,14 +96,19 @@ def test_publish_on_before_the_import_date_is_refused(app, db, tmp_path, publish
     assert db.scalar("SELECT COUNT(*) FROM entries WHERE document_no = ?", ["沪铁公（2026）1号"]) == 0
 
 
-def test_the_admin_upload_words_the_publish_on_refusal(app, db):
+def _upload_with_publish_on(app, publish_on: str) -> str:
+    """The admin upload page after sending one railway row with this publish_on."""
     client = app.test_client()
     staff_login(client, "superadmin")
-    text = "\n".join([HEADER + ",publish_on", railway_row(publish_on="2026-11-30")]) + "\n"
-    page = client.post("/admin/imports", data={
+    text = "\n".join([HEADER + ",publish_on", railway_row(publish_on=publish_on)]) + "\n"
+    return client.post("/admin/imports", data={
         "list_code": "railway_misconduct",
         "feed": (io.BytesIO(text.encode()), "feed.csv")}, content_type="multipart/form-data",
         follow_redirects=True).get_data(as_text=True)
+
+
+def test_the_admin_upload_words_the_publish_on_refusal(app, db):
+    page = _upload_with_publish_on(app, "2026-11-30")
     assert "a notice period must start on or after the import date" in page
 
 
@@ -259,13 +264,7 @@ def test_the_mix_up_box_and_the_prefilled_statement_speak_in_words(app, db):
 
 
 def test_the_admin_upload_shows_when_a_noticed_entry_takes_effect(app, db):
-    client = app.test_client()
-    staff_login(client, "superadmin")
-    text = "\n".join([HEADER + ",publish_on", railway_row(publish_on="2026-12-20")]) + "\n"
-    page = client.post("/admin/imports", data={
-        "list_code": "railway_misconduct",
-        "feed": (io.BytesIO(text.encode()), "feed.csv")}, content_type="multipart/form-data",
-        follow_redirects=True).get_data(as_text=True)
+    page = _upload_with_publish_on(app, "2026-12-20")
     assert "takes effect on 20 December 2026" in page
 
 
