@@ -7,8 +7,13 @@ import pytest
 import zxingcpp
 from PIL import Image
 from playwright.sync_api import Page, expect
+from sqlalchemy import text
 
-from tests.browser.conftest import PHONE, check_page, sign_in, open_menu
+from credit_self.db import make_engine
+from credit_self.records import entries
+
+from tests.browser.conftest import PHONE, check_page, open_menu, sign_in
+from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
 
@@ -104,3 +109,39 @@ def test_defaulter_is_told_which_statements_are_not_true_and_why(page: Page, liv
     expect(page.locator(f"#{preset.get_attribute('aria-describedby')}")).to_contain_text(
         "Not true today, because of:")
     check_page(page)
+
+
+def test_a_listing_after_issue_shows_on_the_holders_pages(page: Page, live_server):
+    """A department lists the holder after issue: the certificate page says what a
+    verifier would be told, names the entry and hides the code; lifted, it works again."""
+    holder = persona("expired_only")
+    sign_in(page, "expired_only")
+    page.goto("/certificates")
+    page.get_by_label("Renting a home").check()
+    page.get_by_role("button", name="Get certificate").click()
+    expect(page.locator("#certificate-qr svg")).to_be_visible()
+    certificate_page = page.url
+
+    engine = make_engine(live_server.database_url)
+    try:
+        with engine.begin() as conn:
+            entries.add_entries(conn, [{
+                "list_code": "restricted_consumption", "id_number": holder["id_number"],
+                "tier": "general", "document_no": "BROWSER-CERT-1", "listed_on": "2026-01-05",
+                "expires_on": None, "status": "listed"}], "test", "2026-01-05T00:00:00", "test")
+        page.goto(certificate_page)
+        expect(page.locator(".tags")).to_contain_text("Not valid: restrictions apply")
+        expect(page.locator("main")).to_contain_text(
+            "A person checking this certificate now is told it is not valid, because of:")
+        expect(page.locator("#certificate-qr svg")).to_have_count(0)
+        check_page(page)
+        page.goto("/certificates")
+        expect(page.locator("article.certificate-row").first.locator(".tags")).to_contain_text(
+            "Not valid: restrictions apply")
+    finally:
+        with engine.begin() as conn:  # lifted again, for the tests that follow
+            conn.execute(text("UPDATE entries SET status = 'withdrawn' WHERE document_no = "
+                              "'BROWSER-CERT-1'"))
+        engine.dispose()
+    page.goto(certificate_page)
+    expect(page.locator("#certificate-qr svg")).to_be_visible()
