@@ -67,7 +67,7 @@ ENDPOINTS: list[Endpoint] = [
     Endpoint("/pilots", "/pilots", persona="pilot_member", p99_floor_ms=50.0,
              expect=lambda ctx: ["Your score", "Ledger"]),
     Endpoint("/v/<token>", lambda ctx: "/v/" + _print_token(ctx), p99_floor_ms=25.0,
-             expect=lambda ctx: ["Valid: no active restrictions as of"]),
+             expect=lambda ctx: ["Valid: every statement is true as of"]),
     Endpoint("/api/v1/verify/<token>", lambda ctx: "/api/v1/verify/" + _print_token(ctx),
              p99_floor_ms=25.0, expect=lambda ctx: ['"verdict":"valid"']),
 ]
