@@ -47,7 +47,8 @@ def _verification_path(app) -> str:
     clean = seeding.persona("clean")
     with app.app_context(), engine_for(app).connect() as conn, write_transaction(conn):
         certificate = store.create(conn, clean["id_number"], "rental", "bench",
-                                   dt.datetime.now(dt.timezone.utc).replace(microsecond=0), 7)
+                                   dt.datetime.now(dt.timezone.utc).replace(microsecond=0),
+                                   dt.timedelta(days=7))
     page = _signed_in(app, "clean").get(f"/certificates/{certificate['id']}/print")
     return re.search(r"/v/[A-Za-z0-9_\-.]+", page.get_data(as_text=True)).group(0)
 
