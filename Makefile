@@ -7,7 +7,7 @@ PORT ?= 5000
 RESIDENTS ?= 10000
 export FLASK_APP := app
 
-.PHONY: run test bench lighthouse venv dev-venv translations browser servers clean extract-messages
+.PHONY: run test bench lighthouse venv dev-venv translations browser servers pdf-libraries clean extract-messages
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -34,7 +34,7 @@ translations: $(VENV)/.installed
 
 # One gunicorn process with threads: the embedded database and the in-memory rate limits
 # are exact within one process (see gunicorn.conf.py for several workers).
-run: venv translations
+run: venv translations pdf-libraries
 	$(BIN)/flask seed --residents $(RESIDENTS) --if-empty
 	@echo "Serving on http://127.0.0.1:$(PORT) (demo accounts: $(BIN)/flask demo-accounts; text messages: /dev/sms)"
 	CREDIT_SELF_DEMO=1 PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
@@ -55,7 +55,18 @@ browser:
 # CREDIT_SELF_TEST_DATABASE_URL and CREDIT_SELF_TEST_REDIS_URL name running ones. Their
 # programs come from Debian, installed here when we are root and they are missing, with
 # what WeasyPrint needs for the certificates' PDF (Pango, and CJK fonts to embed).
-DEBIAN_PACKAGES := postgresql redis-server fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
+PDF_PACKAGES := fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
+DEBIAN_PACKAGES := postgresql redis-server $(PDF_PACKAGES)
+# What the PDFs need (WeasyPrint's Pango, CJK fonts to embed), for `make run` alone.
+pdf-libraries:
+	@if ! ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || ! ldconfig -p | grep -q libpangoft2; then \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	    (apt-get install -y -qq $(PDF_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(PDF_PACKAGES))); \
+	  else \
+	    echo "The PDFs need from Debian: $(PDF_PACKAGES)" >&2; \
+	  fi; \
+	fi
+
 servers:
 	@if ! command -v redis-server >/dev/null || ! { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } || ! ls /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc >/dev/null 2>&1 || ! ldconfig -p | grep -q libpangoft2; then \
 	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
