@@ -276,3 +276,23 @@ def test_the_reviewer_sees_the_mix_up_in_words_too(client, db):
     assert "Sex: recorded female, register male" in " ".join(box.split())
     assert ("Home district: recorded Minhang District (310112), register Pudong New Area (310115)"
             in " ".join(box.split()))
+
+
+def test_a_feed_change_with_no_decision_behind_it_reads_in_the_inbox(app, db):
+    """A department changes only the facts of an entry: the message has no status, no
+    count of lifted restrictions and no correction, and the inbox still shows it."""
+    defaulter = persona("defaulter")
+    entry = db.scalar("SELECT id FROM entries WHERE id_number = ? ORDER BY id",
+                      [defaulter["id_number"]])
+    with engine_for(app).connect() as conn, write_transaction(conn):
+        data.note_entry_change(conn, entry, defaulter["id_number"], "changed",
+                               {"facts_en": ("old facts", "new facts")},
+                               datetime.now(timezone.utc).isoformat(timespec="seconds"), None,
+                               datetime.now(timezone.utc).date())
+    client = app.test_client()
+    AuthActions(client).login("defaulter")
+    for language, words in (("zh_CN", "中的条目有以下变更："), ("en", "list was changed:")):
+        client.set_cookie("lang", language)
+        response = client.get("/inbox")
+        assert response.status_code == 200, language
+        assert words in response.get_data(as_text=True), language
