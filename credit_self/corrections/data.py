@@ -369,18 +369,25 @@ def load_draft(conn: Connection, id_number: str, entry_id: int, kind: str) -> di
 
 
 # ---------------------------------------------------------------- resident actions
+def _change_open(conn: Connection, id_number: str, correction_id: int, at: str,
+                 status: str | None = None) -> None:
+    """Mark the resident's open correction changed at `at` (and give it `status`), or
+    raise AlreadyDecided. The UPDATE also locks the row: changes to one case queue."""
+    changed = execute(
+        conn,
+        sql("UPDATE corrections SET status = COALESCE(:status, status), updated_at = :at "
+            "WHERE id = :id AND id_number = :id_number AND status IN :open", "open"),
+        status=status, at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
+    ).rowcount
+    if changed != 1:
+        raise AlreadyDecided("not open")
+
+
 def withdraw(conn: Connection, id_number: str, correction_id: int, now: datetime,
              actor: str) -> None:
     at = now.isoformat(timespec="seconds")
     with write_transaction(conn):
-        changed = execute(
-            conn,
-            sql("UPDATE corrections SET status = 'withdrawn', updated_at = :at "
-                "WHERE id = :id AND id_number = :id_number AND status IN :open", "open"),
-            at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
-        ).rowcount
-        if changed != 1:
-            raise AlreadyDecided("not open")
+        _change_open(conn, id_number, correction_id, at, "withdrawn")
         _event(conn, correction_id, at, actor, "withdrawn", None)
         audit.record(conn, actor, "correction_withdrawn", id_number,
                      {"correction_id": correction_id})
@@ -394,15 +401,7 @@ def add_information(conn: Connection, id_number: str, correction_id: int, text: 
     written: list[str] = []
     try:
         with write_transaction(conn):
-            # The UPDATE also locks the correction: uploads to it queue here.
-            changed = execute(
-                conn,
-                sql("UPDATE corrections SET updated_at = :at WHERE id = :id "
-                    "AND id_number = :id_number AND status IN :open", "open"),
-                at=at, id=correction_id, id_number=id_number, open=list(OPEN_STATUSES),
-            ).rowcount
-            if changed != 1:
-                raise AlreadyDecided("not open")
+            _change_open(conn, id_number, correction_id, at)  # uploads to it queue here
             if text:
                 _event(conn, correction_id, at, actor, "info_added", text)
                 audit.record(conn, actor, "correction_info_added", id_number,
