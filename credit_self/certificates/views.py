@@ -153,10 +153,11 @@ def _false_statements() -> dict[str, list[dict]]:
     return statements.false_statements(_active_entries()[0])
 
 
-def _judged(*certificates: dict) -> None:
+def _judged(*certificates: dict, active_entries=None) -> None:
     """Give each of the resident's certificates what a verifier would be told now
-    (`status`) and the entries that stop it (`restricted_by`)."""
-    active, by_id = _active_entries()
+    (`status`) and the entries that stop it (`restricted_by`). `active_entries`:
+    _active_entries() when the caller has it already."""
+    active, by_id = active_entries or _active_entries()
     now = clock.now()
     for certificate in certificates:
         certificate["status"] = store.status(certificate, now, active)
@@ -167,8 +168,8 @@ def _judged(*certificates: dict) -> None:
 
 def _index_page(form: forms.IssueForm):
     certificates = store.certificates_for(get_db(), current_user.id_number)
-    _judged(*certificates)
     active, by_id = _active_entries()
+    _judged(*certificates, active_entries=(active, by_id))
     blocked = {statement: [by_id[entry["id"]] for entry in found if entry["id"] in by_id]
                for statement, found in statements.false_statements(active).items()}
     return render_template(
