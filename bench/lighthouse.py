@@ -128,10 +128,24 @@ def run_lighthouse(url: str, name: str, cookie: str | None, chrome: str) -> dict
         headers_file = OUT / f"{name}.headers.json"
         headers_file.write_text(json.dumps({"Cookie": cookie}))
         command.append(f"--extra-headers={headers_file}")
-    subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": chrome})
-    if headers_file:
-        headers_file.unlink()  # a live session cookie does not belong in a report folder
-    result = json.loads(report.read_text())
+    try:
+        # Lighthouse sometimes loses a trace on a busy machine (NO_NAVSTART, NO_FCP): the
+        # report then has a runtimeError and no metrics. Such a page is measured again once.
+        for attempt in (1, 2):
+            subprocess.run(command, check=True, env={**os.environ, "CHROME_PATH": chrome})
+            result = json.loads(report.read_text())
+            error = result.get("runtimeError") or (
+                None if "numericValue" in result["audits"]["largest-contentful-paint"]
+                else {"code": "NO_LCP"})
+            if not error:
+                break
+            print(f"{name}: Lighthouse failed ({error.get('code')}), attempt {attempt} of 2",
+                  flush=True)
+        else:
+            raise SystemExit(f"Lighthouse could not measure {url}: {error.get('code')}")
+    finally:
+        if headers_file:
+            headers_file.unlink()  # a live session cookie does not belong in a report folder
     scores = {key: round(result["categories"][key]["score"] * 100) for key in BUDGETS}
     lcp = result["audits"]["largest-contentful-paint"]["numericValue"]
     failing = [audit["title"] for audit in result["audits"].values()
