@@ -46,7 +46,10 @@ def seed_command(residents: int, seed_value: int, today: datetime | None, if_emp
             )
         started = time.perf_counter()
         catalog = seeding.load_catalog(conn, seeding.SEED_DIR)
-        population = seeding.generate_population(conn, residents, seed_value, day)
+        try:
+            population = seeding.generate_population(conn, residents, seed_value, day)
+        except ValueError as error:  # more residents than the generated ID numbers allow
+            raise click.ClickException(str(error)) from None
         personas = seeding.create_personas(conn, day)
         elapsed = time.perf_counter() - started
         audit.record(conn, "system:cli", "seed", None, {

@@ -259,6 +259,37 @@ def _split(total: int, shares: dict[str, float]) -> dict[str, int]:
     return counts
 
 
+# A region's generated ID numbers fill at most this share of the ones it can have (its
+# birth days × sequence numbers): drawing keys at random slows down as the space fills,
+# and never ends when the region is asked for more than there are.
+MAX_REGION_FILL = 0.5
+
+
+@functools.cache
+def region_capacity(region_code: str) -> int:
+    """How many distinct generated ID numbers a region can have."""
+    years = valid_birth_years(region_code)
+    days = sum(date(y, 12, 31).toordinal() - date(y, 1, 1).toordinal() + 1 for y in years)
+    return days * MAX_GENERATED_SEQUENCE
+
+
+def _fit_to_capacity(counts: dict[str, int]) -> dict[str, int]:
+    """`counts` with each region kept within MAX_REGION_FILL of its capacity, the excess
+    going to regions with room, in proportion to it. At a city's size the young districts
+    overflow (Pudong's code exists only from 1992: 5.6 million numbers, while its share of
+    25 million residents is 7.4 million); at a million nothing moves."""
+    caps = {region: int(region_capacity(region) * MAX_REGION_FILL) for region in counts}
+    if sum(counts.values()) > sum(caps.values()):
+        raise ValueError(f"at most {sum(caps.values()):,} residents fit the generated ID numbers")
+    counts = dict(counts)
+    while excess := sum(max(0, counts[r] - caps[r]) for r in counts):
+        counts = {r: min(n, caps[r]) for r, n in counts.items()}
+        room = {r: caps[r] - n for r, n in counts.items() if caps[r] > n}
+        for region, extra in _split(excess, room).items():
+            counts[region] += extra
+    return counts
+
+
 def _region_keys(rng: random.Random, region: str, count: int) -> list[int]:
     """`count` distinct sorted keys `birth_day_ordinal * 1000 + sequence` for a region.
 
@@ -300,6 +331,7 @@ def generate_population(conn: Connection, residents: int, seed: int, today: date
                 if code != rongcheng}
     region_counts = _split(round(residents * (1 - place_table["rongcheng_share"])), shanghai)
     region_counts[rongcheng] = residents - sum(region_counts.values())
+    region_counts = _fit_to_capacity(region_counts)
     profile_counts = {p: max(1, round(residents * r)) for p, r in profiles["rates"].items()}
     # Twice as many candidates as holders, so each profile can keep the ones of a
     # plausible age (no 80-year-old ride-hailing drivers).

@@ -167,6 +167,27 @@ def test_districts_only_hold_birth_years_they_existed_for():
     assert min(population.valid_birth_years("310104")) == FIRST_YEAR
 
 
+def test_a_city_sized_population_fits_its_districts_id_numbers():
+    """25 million residents: Pudong's share (7.4M) is more than the ID numbers its code
+    can have since 1992 (5.6M); seeding once looped for ever there."""
+    places = facts.places()
+    rongcheng = places["rongcheng"]
+    shanghai = {code: r["share"] for code, r in places["regions"].items() if code != rongcheng}
+    for residents in (1_000_000, 25_000_000):
+        wanted = population._split(round(residents * (1 - places["rongcheng_share"])), shanghai)
+        wanted[rongcheng] = residents - sum(wanted.values())
+        fitted = population._fit_to_capacity(wanted)
+        assert sum(fitted.values()) == residents
+        assert all(n <= population.region_capacity(r) * population.MAX_REGION_FILL
+                   for r, n in fitted.items())
+        if residents == 1_000_000:
+            assert fitted == wanted  # the population every test and benchmark knows
+        else:
+            assert fitted["310115"] < wanted["310115"] and fitted["310104"] > wanted["310104"]
+    with pytest.raises(ValueError, match="at most 2,791,395 residents fit"):
+        population._fit_to_capacity({"310115": 3_000_000})
+
+
 def test_generated_ids_never_use_the_personas_sequence_codes(db):
     persona_ids = {p["id_number"] for p in seeding.PERSONAS} | {seeding.NAMESAKE["id_number"]}
     for r in rows(db, "SELECT id_number FROM residents"):
