@@ -48,7 +48,7 @@ class DocumentNumbers:
     """Increasing, unique document numbers per department and year. Court case numbers
     follow the real pattern; the others are shaped like the departments' own.
 
-    `start` fixes where every counter begins (the personas use a block from 90001, far
+    `start` fixes where every counter begins (the personas use a block from 900001, far
     above what the generator reaches); otherwise each starts at a random low number.
     """
 

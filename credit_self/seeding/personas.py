@@ -118,9 +118,10 @@ def create_personas(conn: Connection, today: date) -> dict[str, int]:
         return today - timedelta(days=days)
 
     lists = {row["code"]: row for row in rows(conn, "SELECT * FROM lists")}
-    # A private generator, and document numbers from 90001 up (far above what the
-    # generator reaches), so personas look the same whatever population came before.
-    maker = EntryMaker(random.Random(20260101), today, lists, document_start=90000)
+    # A private generator, and document numbers from 900001 up, so personas look the
+    # same whatever population came before (a department's yearly counter reaches about
+    # 90,000 among 25 million residents).
+    maker = EntryMaker(random.Random(20260101), today, lists, document_start=900_000)
     holders = {p["persona"]: _register_row(p) for p in PERSONAS}
 
     def entry(code: str, who: str, listed: date, status: str = "listed", **kwargs) -> dict:
