@@ -395,12 +395,24 @@ def purge_closed(conn: Connection, today: date, actor: str = "system:purge-close
     return done
 
 
+# Candidates are read and written this many at a time: a city's pilot enrols millions,
+# whose rows would not fit in memory at once (25 million residents took 20 GB).
+SEED_BATCH = 50_000
+_SEED_CANDIDATES_SQL = (
+    "SELECT r.id_number FROM residents r WHERE r.region_code LIKE :region || '%' "
+    "AND r.birth_date <= :adult AND r.id_number > :after AND NOT EXISTS ("
+    "SELECT 1 FROM enrolments e WHERE e.pilot_code = :code AND e.id_number = r.id_number) "
+    # Residents with accounts (the demo personas) keep their documented state.
+    "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id_number = r.id_number) "
+    "ORDER BY r.id_number LIMIT :limit")
+
+
 def seed_pilot_events(conn: Connection, code: str, share: float, seed: int, today: date,
                       events_per_resident: int = 8) -> tuple[int, int]:
     """Bench and demo data: enrol `share` of the adult residents in the pilot's region who
     are not enrolled yet and have no account (personas keep their state), each with a few
-    events from rules that have a legal basis. Deterministic for a given seed. Returns
-    (enrolled, events)."""
+    events from rules that have a legal basis. Deterministic for a given seed; one
+    transaction, written SEED_BATCH candidates at a time. Returns (enrolled, events)."""
     pilot = get_pilot(conn, code)
     if pilot is None:
         raise PilotError("unknown_pilot")
@@ -409,41 +421,39 @@ def seed_pilot_events(conn: Connection, code: str, share: float, seed: int, toda
     adult = today.replace(year=today.year - 18).isoformat()
     since = today - timedelta(days=730)
     at = datetime(since.year, since.month, since.day, 2, 0).isoformat() + "+00:00"
-    enrolments, history, events = [], [], []
-    candidates = rows(
-        conn,
-        "SELECT r.id_number FROM residents r WHERE r.region_code LIKE :region || '%' "
-        "AND r.birth_date <= :adult AND NOT EXISTS (SELECT 1 FROM enrolments e "
-        "WHERE e.pilot_code = :code AND e.id_number = r.id_number) "
-        # Residents with accounts (the demo personas) keep their documented state.
-        "AND NOT EXISTS (SELECT 1 FROM accounts a WHERE a.id_number = r.id_number) "
-        "ORDER BY r.id_number",
-        region=pilot["region_code"], adult=adult, code=code,
-    )
-    for candidate in candidates:
-        id_number = candidate["id_number"]
-        if rng.random() >= share:
-            continue
-        enrolments.append({"pilot_code": code, "id_number": id_number, "state": "in",
-                           "changed_at": at})
-        history.append({"pilot_code": code, "id_number": id_number, "old_state": None,
-                        "new_state": "in", "at": at, "actor": f"resident:{id_number}",
-                        "note": "Opted in with informed consent (generated)"})
-        for _ in range(rng.randint(1, events_per_resident)):
-            event_type = rng.choice(usable)
-            occurred = since + timedelta(days=rng.randint(1, 729))
-            events.append({
-                "pilot_code": code, "id_number": id_number, "event_type": event_type,
-                "delta": int(pilot["rules"][event_type]["points"]),
-                "reason": pilot["rules"][event_type]["label_zh"] + "（生成）",
-                "source": "基准测试生成",
-                "occurred_on": occurred.isoformat(),
-                "recorded_at": occurred.isoformat() + "T03:00:00+00:00",
-            })
+    enrolled = written_events = 0
+    after = ""
     with write_transaction(conn):
-        insert_many(conn, "enrolments", enrolments)
-        insert_many(conn, "enrolment_history", history)
-        insert_many(conn, "score_events", events)
+        # In ID order, after the last batch: the rows this writes never come back.
+        while batch := rows(conn, _SEED_CANDIDATES_SQL, region=pilot["region_code"],
+                            adult=adult, code=code, after=after, limit=SEED_BATCH):
+            after = batch[-1]["id_number"]
+            enrolments, history, events = [], [], []
+            for candidate in batch:
+                id_number = candidate["id_number"]
+                if rng.random() >= share:
+                    continue
+                enrolments.append({"pilot_code": code, "id_number": id_number, "state": "in",
+                                   "changed_at": at})
+                history.append({"pilot_code": code, "id_number": id_number, "old_state": None,
+                                "new_state": "in", "at": at, "actor": f"resident:{id_number}",
+                                "note": "Opted in with informed consent (generated)"})
+                for _ in range(rng.randint(1, events_per_resident)):
+                    event_type = rng.choice(usable)
+                    occurred = since + timedelta(days=rng.randint(1, 729))
+                    events.append({
+                        "pilot_code": code, "id_number": id_number, "event_type": event_type,
+                        "delta": int(pilot["rules"][event_type]["points"]),
+                        "reason": pilot["rules"][event_type]["label_zh"] + "（生成）",
+                        "source": "基准测试生成",
+                        "occurred_on": occurred.isoformat(),
+                        "recorded_at": occurred.isoformat() + "T03:00:00+00:00",
+                    })
+            insert_many(conn, "enrolments", enrolments)
+            insert_many(conn, "enrolment_history", history)
+            insert_many(conn, "score_events", events)
+            enrolled += len(enrolments)
+            written_events += len(events)
         audit.record(conn, "system:seed-pilot-events", "pilot_events_seeded", None,
-                     {"pilot": code, "enrolled": len(enrolments), "events": len(events)})
-    return len(enrolments), len(events)
+                     {"pilot": code, "enrolled": enrolled, "events": written_events})
+    return enrolled, written_events

@@ -417,6 +417,25 @@ def test_seed_pilot_events_command(app, db):
     assert data.enrolment_state(db, "shanghai_civic", CLEAN) == "out"
 
 
+def test_seed_pilot_events_writes_a_city_in_batches(app, db, monkeypatch):
+    """A city's pilot enrols millions: candidates are read and written a batch at a time
+    (memory stays flat), and every batch's residents get their opt-in and events."""
+    monkeypatch.setattr(data, "SEED_BATCH", 7)
+    result = app.test_cli_runner().invoke(
+        args=["seed-pilot-events", "--pilot", "shanghai_civic", "--share", "0.5"])
+    assert result.exit_code == 0, result.output
+    enrolled = db.query("SELECT id_number FROM enrolments WHERE pilot_code = 'shanghai_civic'")
+    assert len(enrolled) > 3 * 7 and f"enrolled {len(enrolled)} residents" in result.output
+    histories = db.scalar("SELECT COUNT(*) FROM enrolment_history "
+                          "WHERE pilot_code = 'shanghai_civic' AND new_state = 'in'")
+    without_events = db.scalar(
+        "SELECT COUNT(*) FROM enrolments e WHERE e.pilot_code = 'shanghai_civic' AND NOT EXISTS "
+        "(SELECT 1 FROM score_events s WHERE s.pilot_code = e.pilot_code "
+        "AND s.id_number = e.id_number)")
+    assert histories >= len(enrolled) and without_events == 0
+    assert data.enrolment_state(db, "shanghai_civic", CLEAN) == "out"
+
+
 def test_closing_tells_residents_and_opt_out_still_works(client, auth, db):
     staff_login(client, "pilot_admin")
     seq = last_audit_seq(db)
