@@ -1,5 +1,6 @@
 """Progress bars for long command-line work (seeding millions, large imports, checking
-the audit log): click's bar on a terminal, nothing at all otherwise (CI logs, cron)."""
+the audit log, enrolling a pilot's residents): click's bar on a terminal, nothing at all
+otherwise (CI logs, cron)."""
 from __future__ import annotations
 
 import contextlib

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from .. import audit, clock
 from ..db import execute, first, insert, insert_many, rows, scalar, sql, write_transaction
+from ..progress import progress
 
 ACTIVE, PAUSED, CLOSED = "active", "paused", "closed"
 STATUSES = (ACTIVE, PAUSED, CLOSED)
@@ -423,11 +424,14 @@ def seed_pilot_events(conn: Connection, code: str, share: float, seed: int, toda
     at = datetime(since.year, since.month, since.day, 2, 0).isoformat() + "+00:00"
     enrolled = written_events = 0
     after = ""
-    with write_transaction(conn):
+    adults = scalar(conn, "SELECT count(*) FROM residents WHERE region_code LIKE :region || '%' "
+                          "AND birth_date <= :adult", region=pilot["region_code"], adult=adult)
+    with write_transaction(conn), progress(adults, "Enrolling residents") as bar:
         # In ID order, after the last batch: the rows this writes never come back.
         while batch := rows(conn, _SEED_CANDIDATES_SQL, region=pilot["region_code"],
                             adult=adult, code=code, after=after, limit=SEED_BATCH):
             after = batch[-1]["id_number"]
+            bar.update(len(batch))
             enrolments, history, events = [], [], []
             for candidate in batch:
                 id_number = candidate["id_number"]
