@@ -11,6 +11,7 @@ import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -216,10 +217,22 @@ class Target:
     runs: list[dict[str, Any]] = field(default_factory=list)
     ratios: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # Readers of CPU seconds used so far: "app" (its gunicorn), "database server".
+    cpu: dict[str, Callable[[], float]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
         return self.base_url + self.path
+
+
+def _measured_run(wrk: str, target: Target, settings: Any) -> dict[str, Any]:
+    """One wrk run of a target, with the CPU milliseconds its servers spent per request."""
+    before = {name: read() for name, read in target.cpu.items()}
+    run = run_wrk(wrk, target.url, settings, settings.duration, target.cookie)
+    requests = max(run.get("requests", 0), 1)
+    run["cpu_ms"] = {name: (read() - before[name]) * 1000 / requests
+                     for name, read in target.cpu.items()}
+    return run
 
 
 def measure(settings: Any, wrk: str, baseline: Target, targets: list[list[Target]]) -> None:
@@ -235,12 +248,12 @@ def measure(settings: Any, wrk: str, baseline: Target, targets: list[list[Target
           flush=True)
     for round_number in range(settings.rounds):
         for group in targets:
-            base = run_wrk(wrk, baseline.url, settings, settings.duration, None)
+            base = _measured_run(wrk, baseline, settings)
             baseline.runs.append(base)
             line = [f"  round {round_number + 1}/{settings.rounds}  baseline "
                     f"{base['rps']:>7,.0f} req/s"]
             for target in group[::-1] if round_number % 2 else group:
-                run = run_wrk(wrk, target.url, settings, settings.duration, target.cookie)
+                run = _measured_run(wrk, target, settings)
                 target.runs.append(run)
                 target.ratios.append(run["rps"] / base["rps"] if base["rps"] else 0.0)
                 flag = " ⚠ errors" if run["non_2xx_3xx"] or run["socket_errors"]["timeout"] else ""

@@ -6,6 +6,7 @@ INVALID (and the command exits non-zero) only when the numbers do not describe t
 """
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
@@ -40,6 +41,9 @@ def summarise(target: Target) -> dict[str, Any]:
         "socket_errors": errors,
         "bytes_per_request": round(sum(r.get("bytes", 0) for r in runs) / requests)
         if requests else 0,
+        # CPU ms per request of each server (app; PostgreSQL's), median over the rounds.
+        "cpu_ms": {name: median([r["cpu_ms"][name] for r in runs if name in r.get("cpu_ms", {})])
+                   for name in target.cpu},
     }
     if summary["non_2xx_3xx"]:
         target.problems.append(f"{summary['non_2xx_3xx']:,} non-2xx/3xx responses")
@@ -104,6 +108,38 @@ def endpoint_table(groups: list[list[Target]], summaries: dict[int, dict],
     return "\n".join(lines), notes
 
 
+def cpu_table(baseline: Target, groups: list[list[Target]], summaries: dict[int, dict],
+              engines: list[str]) -> str:
+    """CPU milliseconds per request: the app's gunicorn processes, and PostgreSQL's server
+    processes (SQLite works inside the app). Unlike req/s, this hardly moves when other
+    work shares the machine."""
+    columns = [(e, "app") for e in engines] + (
+        [("postgresql", "database server")] if "postgresql" in engines else [])
+    head = ["endpoint"] + [f"{ENGINE_NAMES[e]} {'server' if part != 'app' else 'app'}"
+                           for e, part in columns]
+    both = len(engines) == 2
+    if both:
+        head.append("PostgreSQL ÷ SQLite")
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|---:" * (len(head) - 1) + "|"]
+
+    def cell(value: float | None) -> str:
+        return "—" if value is None or math.isnan(value) else f"{value:.2f}"
+
+    base_cpu = summaries[id(baseline)]["cpu_ms"].get("app")
+    lines.append("| baseline | " + " | ".join(
+        [cell(base_cpu)] + ["" for _ in columns[1:]] + ([""] if both else [])) + " |")
+    for group in groups:
+        by_engine = {t.engine: summaries[id(t)]["cpu_ms"] for t in group}
+        values = [by_engine[e].get(part) for e, part in columns]
+        row = [group[0].name] + [cell(v) for v in values]
+        if both:
+            sqlite = by_engine["sqlite"].get("app")
+            postgresql = sum(by_engine["postgresql"].values())
+            row.append(f"{postgresql / sqlite:.2f}" if sqlite else "—")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def resources_table(databases: dict[str, Any], memory: dict[str, int]) -> str:
     engines = list(databases)
     lines = ["| | " + " | ".join(ENGINE_NAMES[e] for e in engines) + " |",
@@ -154,6 +190,12 @@ def render(header: str, settings: Any, baseline: Target | None, groups: list[lis
                   f"Baseline (hello world): {b['rps']:,.0f} req/s, p50 {_ms(b['p50_ms'])} ms, "
                   f"p99 {_ms(b['p99_ms'])} ms, peak memory {_size(memory.get('baseline', 0))}."]
         notes += missed
+        parts += ["## CPU per request (ms, median over the rounds)",
+                  cpu_table(baseline, groups, summaries, engines)]
+        if "postgresql" in engines and not any(
+                "database server" in t.cpu for g in groups for t in g):
+            notes.append("- PostgreSQL's server CPU was not measured: the server is not on "
+                         "this machine, or its data directory cannot be read.")
         for target in [baseline, *(t for g in groups for t in g)]:
             notes += [f"- **{target.name} {target.engine or ''}**: {p}" for p in target.problems]
         spread = [r["rps"] for r in baseline.runs]

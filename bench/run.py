@@ -96,7 +96,7 @@ def settings_for_the_record(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_load(args: argparse.Namespace, chosen: list, databases: dict, env: dict,
-             memory: dict) -> tuple[load.Target, list[list[load.Target]]]:
+             memory: dict, admin_url: str | None) -> tuple[load.Target, list[list[load.Target]]]:
     """Serve the baseline and each engine's app, check, load, check again."""
     wrk = load.find_wrk()
     base = Server("baseline", "baseline:app", env, args.out, chdir=BENCH)
@@ -116,7 +116,13 @@ def run_load(args: argparse.Namespace, chosen: list, databases: dict, env: dict,
         if probe.status != 200:
             raise BenchError(f"the baseline answered {probe.status}")
         baseline = load.Target("baseline", None, base.url, "/", None,
-                               probe_bytes=len(probe.body.encode()))
+                               probe_bytes=len(probe.body.encode()),
+                               cpu={"app": base.cpu_seconds})
+        # The CPU each engine's servers spend per request, from /proc (not wrk's).
+        cpu = {engine: {"app": server.cpu_seconds} for engine, server in apps.items()}
+        database_cpu = servers.postgresql_cpu(admin_url) if admin_url else None
+        if "postgresql" in cpu and database_cpu:
+            cpu["postgresql"]["database server"] = database_cpu
         groups = []
         people = endpoints.personas()
         contexts = {e: load.Context(e, apps[e].url, databases[e].url, people) for e in apps}
@@ -130,7 +136,7 @@ def run_load(args: argparse.Namespace, chosen: list, databases: dict, env: dict,
                                      "not benchmarking an error")
                 cookie = ctx.session_cookie(endpoint.persona) if endpoint.persona else None
                 group.append(load.Target(endpoint.name, engine, ctx.app_url, path, cookie,
-                                         endpoint, probe_bytes=size))
+                                         endpoint, probe_bytes=size, cpu=cpu[engine]))
                 print(f"  checked {endpoint.name} on {engine}: {size:,} bytes", flush=True)
             groups.append(group)
         load.measure(args, wrk, baseline, groups)
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                                  admin_url=admin_url, reseed=args.reseed)
                 db.info["size_bytes"] = db.size_bytes()
                 databases[engine] = db
-            baseline, groups = run_load(args, chosen, databases, env, memory)
+            baseline, groups = run_load(args, chosen, databases, env, memory, admin_url)
         loaded = time.monotonic()
         if timing_audit:
             print(f"Audit page: {', '.join(f'{n:,}' for n in args.audit_rows)} rows",

@@ -1,6 +1,7 @@
 """Servers for the benchmark: PostgreSQL and Redis (given by URL, or throwaway ones from
 tests/servers.py), and gunicorn servers started with the project's gunicorn.conf.py whose
-memory is sampled while they run.
+memory is sampled while they run; and the CPU time their processes (and a PostgreSQL
+server's on this machine) have used, read from /proc before and after each wrk run.
 """
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
@@ -114,6 +118,10 @@ class Server:
             self.peak_rss_kb = max(self.peak_rss_kb, group_rss_kb(self.proc.pid))
             time.sleep(0.5)
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and its workers (every thread)."""
+        return group_cpu_seconds(self.proc.pid) if self.proc is not None else 0.0
+
     def wait_ready(self, path: str, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         last = "no answer"
@@ -153,20 +161,67 @@ class Server:
                 continue
 
 
+def _stat_fields(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat after the command name: state is [0], ppid [1], pgrp [2], utime
+    [11], stime [12] (proc(5), fields 3 on)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _processes() -> Iterator[tuple[str, list[str]]]:
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                yield entry.name, _stat_fields(entry.name)
+            except (OSError, IndexError):  # exited meanwhile
+                continue
+
+
+def _cpu_seconds(fields: list[str]) -> float:
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User and system CPU time (s) summed over the live processes of one process group."""
+    return sum(_cpu_seconds(f) for _, f in _processes() if int(f[2]) == pgid)
+
+
+def postgresql_cpu(admin_url: str) -> Callable[[], float] | None:
+    """A reader of the CPU time (s) of a PostgreSQL server's processes (the postmaster and
+    its children: backends, autovacuum, writers), or None when the server is not on this
+    machine or its files cannot be read."""
+    from credit_self.db import make_engine  # after sys.path has the repository
+
+    engine = make_engine(admin_url)
+    try:
+        with engine.connect() as conn:
+            data_directory = conn.execute(text("SHOW data_directory")).scalar()
+        with open(Path(data_directory) / "postmaster.pid") as pid_file:
+            postmaster = int(pid_file.readline())
+        with open(f"/proc/{postmaster}/comm") as comm:
+            if not comm.read().startswith("postgres"):
+                return None  # that number is some other process here
+    except (OSError, ValueError, IndexError, SQLAlchemyError):  # elsewhere, or not ours to read
+        return None
+    finally:
+        engine.dispose()
+
+    def read() -> float:
+        return sum(_cpu_seconds(f) for pid, f in _processes()
+                   if int(pid) == postmaster or int(f[1]) == postmaster)
+    return read
+
+
 def group_rss_kb(pgid: int) -> int:
     """Resident memory (KiB) summed over the processes of one process group."""
     total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
+    for pid, fields in _processes():
+        if int(fields[2]) != pgid:
             continue
         try:
-            with open(f"/proc/{entry.name}/stat") as stat:
-                if int(stat.read().rsplit(")", 1)[1].split()[2]) != pgid:
-                    continue
-            with open(f"/proc/{entry.name}/status") as status:
+            with open(f"/proc/{pid}/status") as status:
                 total += next(int(line.split()[1]) for line in status
                               if line.startswith("VmRSS:"))
         except (OSError, ValueError, IndexError, StopIteration):
             continue
     return total
-
