@@ -320,7 +320,7 @@ def sign_in(conn: Connection, login: str, password: str, now: datetime, address:
         account = _account(row)
         with write_transaction(conn):
             delays.forgive(conn, login_key)
-            delays.give_back(conn, address_key)
+            delays.give_back(conn, address_key, address_policy)
             audit.record(conn, account.audit_name, "signed_in", account.id_number)
         return SignInResult(account=account)
     audit.record(conn, "anonymous", "sign_in_failed", row["id_number"] if row else None,

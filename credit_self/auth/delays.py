@@ -14,7 +14,7 @@ An attempt is reserved, counted as a failure on each of its keys, before anythin
 checked. Each key's row is taken with a conditional UPDATE that succeeds only if the
 row is still as it was read (compare and swap), in one transaction for all keys, so
 attempts arriving together never get more checks than the delays allow, on either
-engine. A success then gives its failure back.
+engine. A success then gives its failure back, and the wait that failure made.
 
 No Flask here: every function takes the Connection.
 """
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection
 
-from ..db import execute, rows, sql, write_transaction
+from ..db import execute, first, rows, sql, write_transaction
 
 FORGET_AFTER = timedelta(hours=1)
 # Rounds of compare and swap before an attempt that keeps losing the race is refused
@@ -139,10 +139,28 @@ def forgive(conn: Connection, key: str) -> None:
         execute(conn, "DELETE FROM failed_attempts WHERE key = :key", key=key)
 
 
-def give_back(conn: Connection, key: str) -> None:
-    """The reserved attempt succeeded: it was no failure after all. (An address keeps its
-    other failures: signing in to one's own account must not wash away guesses at
-    others'.)"""
-    with write_transaction(conn):
-        execute(conn, "UPDATE failed_attempts SET failures = failures - 1 "
-                      "WHERE key = :key AND failures > 0", key=key)
+def give_back(conn: Connection, key: str, policy: Policy) -> None:
+    """The reserved attempt succeeded: it was no failure after all, so the key loses one
+    failure and the wait that failure made. The wait left is what the remaining failures
+    make, counted from the last attempt (none while they are free): otherwise attempts
+    that arrived together and all succeeded would leave a wait behind them, and the next
+    person at that address would be told to wait for failures nobody made. (An address
+    keeps its other failures: signing in to one's own account must not wash away guesses
+    at others'.)"""
+    for _round in range(MAX_ROUNDS):
+        with write_transaction(conn):
+            row = first(conn, "SELECT failures, retry_at, last_failure_at FROM failed_attempts "
+                              "WHERE key = :key", key=key)
+            if row is None or row["failures"] <= 0:
+                return
+            failures = row["failures"] - 1
+            retry_at = _parse(row["last_failure_at"]) + policy.delay_after(failures)
+            if row["retry_at"]:
+                retry_at = min(retry_at, _parse(row["retry_at"]))
+            # Compare and swap, as in reserve: an attempt counted meanwhile means read again.
+            if execute(conn, "UPDATE failed_attempts SET failures = :failures, "
+                             "retry_at = :retry_at WHERE key = :key "
+                             "AND failures = :seen_failures AND last_failure_at = :seen_last",
+                       key=key, failures=failures, retry_at=_stamp(retry_at),
+                       seen_failures=row["failures"], seen_last=row["last_failure_at"]).rowcount:
+                return

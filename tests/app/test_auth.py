@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from credit_self.auth import delays
 from tests.conftest import PERSONAS, make_test_app, persona, staff_login
 
 NEW = persona("new_resident")
@@ -175,6 +176,29 @@ def test_one_address_guessing_many_ids_slows_down(app, client):
                         "password": persona("pilot_member")["password"]},
         environ_base={"REMOTE_ADDR": "198.51.100.7"})
     assert answer.status_code == 303
+
+
+def test_people_signing_in_together_at_one_address_leave_no_wait(app_with, db):
+    """Found under load: right passwords sent together from one address (an office, a
+    carrier's shared address) went past its free failures while being checked, and the
+    wait they made outlived them, so the next person was told to wait for nobody's
+    failures."""
+    app = app_with(FREE_FAILURES_PER_ADDRESS=1)
+    start = datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc)
+    app.config["NOW"] = start
+    here = {"REMOTE_ADDR": "203.0.113.20"}
+    key = delays.address_key(here["REMOTE_ADDR"])
+    policy = delays.Policy(1, timedelta(seconds=app.config["MAX_DELAY_SECONDS"]))
+    delays.reserve(db, {key: policy}, start)  # someone's attempt, being checked
+    clean, member = persona("clean"), persona("pilot_member")
+    assert app.test_client().post(
+        "/login", data={"id_number": clean["id_number"], "password": clean["password"]},
+        environ_base=here).status_code == 303
+    delays.give_back(db, key, policy)  # that someone's password was right too
+    answer = app.test_client().post(
+        "/login", data={"id_number": member["id_number"], "password": member["password"]},
+        environ_base=here)
+    assert answer.status_code == 303, answer.get_data(as_text=True)
 
 
 def test_staff_sign_in_slows_down_the_same_way(app, client, db):

@@ -50,7 +50,7 @@ def test_a_quiet_hour_forgets_and_forgive_clears(db):
 def test_give_back_undoes_one_failure(db):
     delays.reserve(db, {KEY: POLICY}, NOW)
     delays.reserve(db, {KEY: POLICY}, NOW)
-    delays.give_back(db, KEY)
+    delays.give_back(db, KEY, POLICY)
     assert db.scalar("SELECT failures FROM failed_attempts") == 1
 
 
@@ -68,3 +68,29 @@ def test_attempts_sent_together_get_no_more_than_the_free_ones_and_one(database_
         allowed = list(pool.map(attempt, range(12)))
     engine.dispose()
     assert allowed.count(True) == POLICY.free_failures + 1
+
+
+def test_attempts_that_all_succeed_leave_no_wait_behind(db):
+    # Two people behind one address sign in at the same moment: the second reservation
+    # went past the free failures, then both passwords were right.
+    address = delays.address_key("203.0.113.9")
+    strict = delays.Policy(free_failures=1, max_delay=timedelta(seconds=300))
+    delays.reserve(db, {address: strict}, NOW)
+    assert delays.reserve(db, {address: strict}, NOW).retry_at == NOW + timedelta(seconds=1)
+    delays.give_back(db, address, strict)
+    delays.give_back(db, address, strict)
+    third = delays.reserve(db, {address: strict}, NOW + timedelta(milliseconds=10))
+    assert third.allowed and third.failures[address] == 1
+
+
+def test_giving_back_keeps_the_wait_of_the_failures_left(db):
+    address = delays.address_key("203.0.113.9")
+    strict = delays.Policy(free_failures=1, max_delay=timedelta(seconds=300))
+    for at in (NOW, NOW, NOW + timedelta(seconds=1)):  # three wrong guesses
+        assert delays.reserve(db, {address: strict}, at).allowed
+    later = NOW + timedelta(seconds=3)  # when the third one's 2 s wait ends
+    assert delays.reserve(db, {address: strict}, later).retry_at == later + timedelta(seconds=4)
+    delays.give_back(db, address, strict)  # that one was right: three failures left
+    refused = delays.reserve(db, {address: strict}, later + timedelta(seconds=1))
+    assert not refused.allowed and refused.retry_at == later + timedelta(seconds=2)
+    assert delays.reserve(db, {address: strict}, later + timedelta(seconds=2)).failures[address] == 4
