@@ -22,7 +22,7 @@ def _own_entry(db, id_number: str) -> int:
 def _comparable(response, path: str) -> str:
     """The page without what differs on every response (CSP nonce, CSRF token, the idle
     warning's seconds left) or repeats the address (the language links)."""
-    return re.sub(r'(nonce|value|data-left)="[^"]*"', "",
+    return re.sub(r'(nonce|value|data-idle-seconds-left)="[^"]*"', "",
                   response.get_data(as_text=True)).replace(path, "")
 
 

@@ -176,6 +176,12 @@ def text_of(page: Page, selector: str) -> str:
     return re.sub(r"\s+", " ", page.locator(selector).first.inner_text()).strip()
 
 
+def scripts_loaded(page: Page) -> None:
+    """Wait until the page's scripts have run: base.html adds them after the first paint,
+    so a test that moves the page's clock must not move it before they set their timers."""
+    page.locator("html[data-scripts-loaded]").wait_for(state="attached")
+
+
 def sign_in(page: Page, who: str) -> None:
     """Sign in as a demo persona and land on their record."""
     from playwright.sync_api import expect

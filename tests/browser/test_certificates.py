@@ -12,7 +12,7 @@ from sqlalchemy import text
 from credit_self.db import make_engine
 from credit_self.records import entries
 
-from tests.browser.conftest import PHONE, check_page, open_menu, sign_in
+from tests.browser.conftest import PHONE, check_page, open_menu, scripts_loaded, sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -54,6 +54,7 @@ def test_issue_verify_revoke_at_360px(page: Page, verifier: Page, live_server):
     # The poll swaps only the QR, with a fresh token (tokens carry whole seconds).
     assert page.locator("#certificate-qr").get_attribute("hx-trigger") == "every 30s"
     time.sleep(1.1)
+    scripts_loaded(page)
     page.evaluate(
         "htmx.ajax('GET', document.querySelector('#certificate-qr').getAttribute('hx-get'),"
         " {target: '#certificate-qr', swap: 'outerHTML'})"

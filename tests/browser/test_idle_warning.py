@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from credit_self.db import execute, make_engine, scalar, write_transaction
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import assert_accessible, scripts_loaded, sign_in
 from tests.conftest import persona
 
 pytestmark = pytest.mark.browser
@@ -38,6 +38,7 @@ def test_the_warning_comes_before_the_end_and_stay_signed_in_restarts_the_clock(
         page: Page, live_server):
     page.clock.install()
     sign_in(page, WHO)
+    scripts_loaded(page)
     dialog = page.locator("#idle-warning")
     expect(dialog).to_be_hidden()
     # The server last saw this session 18½ minutes ago; the page looks at 18 minutes.
@@ -56,6 +57,7 @@ def test_the_warning_comes_before_the_end_and_stay_signed_in_restarts_the_clock(
 def test_when_the_time_is_up_the_sign_in_page_says_why(page: Page, live_server):
     page.clock.install()
     sign_in(page, WHO)
+    scripts_loaded(page)
     last_used(live_server.database_url, timedelta(minutes=21))
     page.clock.fast_forward("18:01")
     expect(page.locator("h1")).to_have_text("Sign in")
