@@ -115,8 +115,7 @@ def cpu_table(baseline: Target, groups: list[list[Target]], summaries: dict[int,
     work shares the machine."""
     columns = [(e, "app") for e in engines] + (
         [("postgresql", "database server")] if "postgresql" in engines else [])
-    head = ["endpoint"] + [f"{ENGINE_NAMES[e]} {'server' if part != 'app' else 'app'}"
-                           for e, part in columns]
+    head = ["endpoint"] + [f"{ENGINE_NAMES[e]} {part.split()[-1]}" for e, part in columns]
     both = len(engines) == 2
     if both:
         head.append("PostgreSQL ÷ SQLite")
